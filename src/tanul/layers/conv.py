@@ -1,0 +1,253 @@
+"""2-D convolution layer (NCHW) and the ``{depth}@{height}x{width}`` shape notation.
+
+>>> import numpy as np
+>>> conv = Conv2D(12, 5)                          # the lecture's 3@32x32 -> 12@28x28
+>>> conv.build((3, 32, 32), np.random.default_rng(0))
+>>> format_shape(conv.output_shape((3, 32, 32))), conv.n_params
+('12@28x28', 912)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tanul import initializers
+from tanul.layers.base import Layer
+from tanul.ops import conv as ops
+
+__all__ = ["Conv2D", "format_shape"]
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    """Lecture notation for a sample shape: ``(12, 28, 28) -> "12@28x28"``, else ``"(120,)"``.
+
+    A leading ``None`` (batch axis) is dropped.
+
+    >>> format_shape((12, 28, 28)), format_shape((120,)), format_shape((None, 6, 14, 14))
+    ('12@28x28', '(120,)', '6@14x14')
+    """
+    shape = tuple(shape)
+    if len(shape) == 4 and shape[0] is None:
+        shape = shape[1:]
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"{c}@{h}x{w}"
+    return str(tuple(shape))
+
+
+def _spec(v: Any) -> Any:
+    """``(5, 5) -> 5`` so configs stay short; other pairs as tuples."""
+    if isinstance(v, (list, tuple)):
+        a, b = v
+        return int(a) if a == b else (int(a), int(b))
+    return v
+
+
+def _resolve_activation(activation: Any) -> Layer | None:
+    if activation is None:
+        return None
+    try:
+        from tanul.layers import activations
+    except ImportError:  # pragma: no cover - the engine provides it
+        raise ValueError("activation= needs tanul.layers.activations, which is not available; "
+                         "add a separate activation layer instead") from None
+    return activations.get(activation)
+
+
+def _resolve_regularizer(reg: Any) -> Any:
+    if reg is None:
+        return None
+    try:
+        from tanul import regularizers
+    except ImportError:  # the model applies what is stored
+        return reg
+    return regularizers.get(reg)
+
+
+def _serialize_init(init: Any) -> Any:
+    if isinstance(init, initializers.Initializer):
+        return initializers.serialize(init)
+    return init
+
+
+def check_image_input(layer: Layer, x: Any) -> None:
+    """Raise a clear ``ValueError`` unless ``x`` is an ``(N, C, H, W)`` array (then the base
+    shape check against the built input shape)."""
+    if isinstance(x, np.ndarray) and x.ndim != 4:
+        exp = ("(N, " + ", ".join(map(str, layer.input_shape)) + ")"
+               if layer.input_shape else "(N, C, H, W)")
+        raise ValueError(f"{layer._label()}: expected a 4-D NCHW input.\n"
+                         f"  Expect: {exp}\n  Actual: {tuple(x.shape)}")
+    layer._check_input(x)
+
+
+def check_image_shape(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """Validate a sample shape ``(C, H, W)`` (and its channels against a built layer)."""
+    shape = tuple(input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"{layer._label()}: expected a sample shape (C, H, W) (NCHW images, "
+                         f"without the batch axis), got {shape}")
+    if layer.input_shape is not None and shape[0] != layer.input_shape[0]:
+        raise ValueError(f"{layer._label()}: built for {layer.input_shape[0]} input channels, "
+                         f"got input shape {shape}")
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in every deep-learning library) on NCHW images.
+
+    Parameters
+    ----------
+    filters : int
+        Number of output channels ``C_out`` (the output depth).
+    kernel_size : int or (int, int)
+    strides : int or (int, int)
+    padding : int, (int, int), "valid" or "same"
+        Zero padding per side; ``"same"`` is ``(k − 1)/2`` and needs an odd kernel
+        (see :func:`tanul.ops.conv.resolve_padding`).
+    use_bias : bool
+    activation : str, Layer or None
+        Applied after the convolution (``"relu"``, ``"tanh"``, ...).
+    kernel_initializer, bias_initializer : str, Initializer or config dict
+        Keras defaults: ``"glorot_uniform"`` (fans ``C_in·kH·kW`` and ``C_out·kH·kW``), ``"zeros"``.
+    kernel_regularizer : str, Regularizer or None
+        Penalty on ``W``, applied by the model.
+
+    Attributes
+    ----------
+    params : ``{"W": (C_out, C_in, kH, kW), "b": (C_out,)}``
+
+    Notes
+    -----
+    Output size per axis ``⌊(n + 2p − k)/s⌋ + 1``; parameters ``(k·k·C_in + 1)·C_out``.
+
+    Forward: ``y[n, o, i, j] = b[o] + Σ_{c,u,v} W[o, c, u, v] · xpad[n, c, i·s + u, j·s + v]``,
+    computed as ``W.reshape(C_out, -1) @ im2col(x)`` (one GEMM for the batch).
+
+    Backward, with ``dy`` as a ``(C_out, N·OH·OW)`` matrix ``dY``:
+    ``∂L/∂W = dY @ cols.T``, ``∂L/∂b = Σ dy`` over ``(n, i, j)``,
+    ``∂L/∂x = col2im(W_m.T @ dY)`` (LeCun et al., 1998; im2col: Chellapilla et al., 2006).
+
+    Setting ``layer.input_grad = False`` (e.g. the model, for the first layer) skips ``∂L/∂x``;
+    ``backward`` then returns ``None``.
+
+    >>> import numpy as np
+    >>> conv = Conv2D(48, 4, strides=2)
+    >>> conv.build((12, 28, 28), np.random.default_rng(0))
+    >>> conv.output_shape((12, 28, 28)), conv.n_params
+    ((48, 13, 13), 9264)
+    """
+
+    def __init__(self, filters: int, kernel_size: int | tuple[int, int], strides: int | tuple[
+            int, int] = 1, padding: int | str | tuple[int, int] = 0, use_bias: bool = True,
+            activation: Any = None, kernel_initializer: Any = "glorot_uniform",
+            bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+            name: str | None = None) -> None:
+        super().__init__(name=name)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise ValueError("Conv2D: expected filters to be a positive int, "
+                             f"got filters={filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = ops._pair(kernel_size, "kernel_size", "Conv2D")
+        self.strides = ops._pair(strides, "strides", "Conv2D")
+        if isinstance(padding, (list, tuple)):
+            ph, pw = ops._pair(padding, "padding", "Conv2D", minimum=0)
+        else:
+            try:
+                ph = ops.resolve_padding(padding, self.kernel_size[0], self.strides[0])
+                pw = ops.resolve_padding(padding, self.kernel_size[1], self.strides[1])
+            except ValueError as e:
+                raise ValueError(f"Conv2D: {e}") from None
+        self.padding = padding if isinstance(padding, str) else _spec((ph, pw))
+        self.pad = (ph, pw)
+        self.use_bias = bool(use_bias)
+        self.activation = activation
+        self._act = _resolve_activation(activation)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._init_specs = (kernel_initializer, bias_initializer)
+        self.kernel_regularizer = kernel_regularizer
+        reg = _resolve_regularizer(kernel_regularizer)
+        if reg is not None:
+            self.regularizers["W"] = reg
+        self.input_grad = True
+
+    # ------------------------------------------------------------------ contract
+    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
+              dtype: Any = np.float32) -> None:
+        self.input_shape = None  # rebuilding for another shape is allowed
+        c, h, w = check_image_shape(self, input_shape)
+        out_shape = self.output_shape((c, h, w))
+        kh, kw = self.kernel_size
+        self.params["W"] = self.kernel_initializer((self.filters, c, kh, kw), rng, dtype)
+        if self.use_bias:
+            self.params["b"] = self.bias_initializer((self.filters,), rng, dtype)
+        if self._act is not None and not getattr(self._act, "built", True):
+            self._act.build(out_shape, rng, dtype)
+        super().build((c, h, w), rng, dtype)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        c, h, w = check_image_shape(self, input_shape)
+        try:
+            oh = ops.conv_output_size(h, self.kernel_size[0], self.strides[0], self.pad[0])
+            ow = ops.conv_output_size(w, self.kernel_size[1], self.strides[1], self.pad[1])
+        except ValueError as e:
+            raise ValueError(f"{self._label()} on input {format_shape((c, h, w))}: {e}") from None
+        return (self.filters, oh, ow)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        check_image_input(self, x)
+        z, cols = ops.conv2d_forward(x, self.params["W"], self.params.get("b"),
+                                     self.strides, self.pad)
+        self._cache = (cols, x.shape)
+        if self._act is not None:
+            return self._act.forward(z, training=training)
+        return z
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        cols, x_shape = self._need_cache()
+        if self._act is not None:
+            dy = self._act.backward(dy)
+        dx, _, _ = ops.conv2d_backward(dy, cols, self.params["W"], x_shape, self.strides,
+                                       self.pad, dW=self.grads["W"], db=self.grads.get("b"),
+                                       need_dx=self.input_grad)
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        act = self.activation
+        if isinstance(act, Layer):
+            from tanul.layers.base import serialize
+            act = serialize(act)
+        reg = self.kernel_regularizer
+        if reg is not None and not isinstance(reg, (str, dict)) and hasattr(reg, "get_config"):
+            reg = {"class_name": type(reg).__name__, "config": reg.get_config()}
+        return {
+            "filters": self.filters, "kernel_size": _spec(self.kernel_size),
+            "strides": _spec(self.strides), "padding": self.padding,
+            "use_bias": self.use_bias, "activation": act,
+            "kernel_initializer": _serialize_init(self._init_specs[0]),
+            "bias_initializer": _serialize_init(self._init_specs[1]),
+            "kernel_regularizer": reg, "name": self.name,
+        }
+
+    def __repr__(self) -> str:
+        parts = [str(self.filters), str(_spec(self.kernel_size))]
+        if self.strides != (1, 1):
+            parts.append(f"strides={_spec(self.strides)!r}")
+        if self.padding not in (0, "valid"):
+            parts.append(f"padding={self.padding!r}")
+        if not self.use_bias:
+            parts.append("use_bias=False")
+        if self.activation is not None:
+            parts.append(f"activation={self.activation!r}")
+        if self._init_specs[0] != "glorot_uniform":
+            parts.append(f"kernel_initializer={self._init_specs[0]!r}")
+        if self._init_specs[1] != "zeros":
+            parts.append(f"bias_initializer={self._init_specs[1]!r}")
+        if self.kernel_regularizer is not None:
+            parts.append(f"kernel_regularizer={self.kernel_regularizer!r}")
+        if self.name:
+            parts.append(f"name={self.name!r}")
+        return f"Conv2D({', '.join(parts)})"

@@ -1,0 +1,168 @@
+"""Pooling layers on NCHW images: max, average and global average.
+
+>>> import numpy as np
+>>> pool = MaxPool2D(2)                            # 48@28x28 -> 48@14x14
+>>> pool.output_shape((48, 28, 28))
+(48, 14, 14)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tanul.layers.base import Layer
+from tanul.layers.conv import _spec, check_image_input, check_image_shape, format_shape
+from tanul.ops import conv as ops
+
+__all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
+
+
+class _Pool2D(Layer):
+    """Shared bookkeeping of :class:`MaxPool2D` and :class:`AvgPool2D`."""
+
+    def __init__(self, pool_size: int | tuple[int, int] = 2,
+                 strides: int | tuple[int, int] | None = None,
+                 padding: int | str | tuple[int, int] = 0, name: str | None = None) -> None:
+        super().__init__(name=name)
+        who = type(self).__name__
+        self.pool_size = ops._pair(pool_size, "pool_size", who)
+        self.strides = self.pool_size if strides is None else ops._pair(strides, "strides", who)
+        self._strides_spec = None if strides is None else _spec(self.strides)
+        if isinstance(padding, (list, tuple)):
+            pad = ops._pair(padding, "padding", who, minimum=0)
+        else:
+            try:
+                pad = tuple(ops.resolve_padding(padding, k, s)
+                            for k, s in zip(self.pool_size, self.strides, strict=True))
+            except ValueError as e:
+                raise ValueError(f"{who}: {e}") from None
+        if 2 * pad[0] > self.pool_size[0] or 2 * pad[1] > self.pool_size[1]:
+            raise ValueError(f"{who}: expected padding to be at most half the pool size, got "
+                             f"padding={padding!r} for pool_size={_spec(self.pool_size)!r}")
+        self.pad = pad
+        self.padding = padding if isinstance(padding, str) else _spec(pad)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        c, h, w = check_image_shape(self, input_shape)
+        try:
+            oh = ops.conv_output_size(h, self.pool_size[0], self.strides[0], self.pad[0])
+            ow = ops.conv_output_size(w, self.pool_size[1], self.strides[1], self.pad[1])
+        except ValueError as e:
+            raise ValueError(f"{self._label()} on input {format_shape((c, h, w))}: {e}") from None
+        return (c, oh, ow)
+
+    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
+              dtype: Any = np.float32) -> None:
+        self.input_shape = None
+        self.output_shape(input_shape)  # validates
+        super().build(input_shape, rng, dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"pool_size": _spec(self.pool_size), "strides": self._strides_spec,
+                "padding": self.padding, "name": self.name}
+
+    def __repr__(self) -> str:
+        parts = [repr(_spec(self.pool_size))]
+        if self._strides_spec is not None and self.strides != self.pool_size:
+            parts.append(f"strides={self._strides_spec!r}")
+        if self.padding not in (0, "valid"):
+            parts.append(f"padding={self.padding!r}")
+        if self.name:
+            parts.append(f"name={self.name!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class MaxPool2D(_Pool2D):
+    """Maximum over each ``pool_size`` window.
+
+    Parameters
+    ----------
+    pool_size : int or (int, int)
+    strides : int, (int, int) or None
+        ``None`` means ``pool_size`` (non-overlapping windows).
+    padding : int, (int, int), "valid" or "same"
+        At most half the pool size. Padding is ``-inf``, so it is never the maximum.
+
+    Notes
+    -----
+    Forward: ``y[n, c, i, j] = max_{u,v} x[n, c, i·s + u, j·s + v]``; the position of the
+    maximum is stored. Backward: ``dy[n, c, i, j]`` goes to that position only (all other
+    inputs of the window get 0); where windows overlap, contributions add up.
+    Ties: the FIRST maximum in row-major window order wins (like ``np.argmax`` and PyTorch's
+    CPU kernel), so exactly one input receives each gradient.
+
+    >>> import numpy as np
+    >>> x = np.array([[[[1., 3.], [3., 2.]]]])
+    >>> pool = MaxPool2D(2)
+    >>> pool(x).ravel(), pool.backward(np.ones((1, 1, 1, 1)))[0, 0]
+    (array([3.]), array([[0., 1.],
+           [0., 0.]]))
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        check_image_input(self, x)
+        y, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad)
+        self._cache = (arg, x.shape)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        arg, x_shape = self._need_cache()
+        return ops.maxpool2d_backward(dy, arg, x_shape, *self.pool_size, self.strides, self.pad)
+
+
+class AvgPool2D(_Pool2D):
+    """Mean over each ``pool_size`` window (LeNet-5's subsampling, without its weight).
+
+    Zero padding counts in the mean (PyTorch's ``count_include_pad=True``): every window
+    divides by ``kH·kW``. Keras's ``padding="same"`` average instead ignores padded pixels.
+
+    Notes
+    -----
+    Forward ``y = (1/(kH·kW)) Σ_{u,v} x[i·s + u, j·s + v]``; backward gives every input of a
+    window ``dy / (kH·kW)``, summed over the windows that contain it.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        check_image_input(self, x)
+        self._cache = x.shape
+        return ops.avgpool2d_forward(x, *self.pool_size, self.strides, self.pad)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x_shape = self._need_cache()
+        return ops.avgpool2d_backward(dy, x_shape, *self.pool_size, self.strides, self.pad)
+
+
+class GlobalAvgPool2D(Layer):
+    """Mean over each channel's whole image: ``(N, C, H, W) -> (N, C)``.
+
+    Backward spreads ``dy[n, c] / (H·W)`` over the ``H×W`` image.
+
+    >>> import numpy as np
+    >>> GlobalAvgPool2D()(np.ones((2, 3, 4, 5))).shape
+    (2, 3)
+    """
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        c, _, _ = check_image_shape(self, input_shape)
+        return (c,)
+
+    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
+              dtype: Any = np.float32) -> None:
+        self.input_shape = None
+        check_image_shape(self, input_shape)
+        super().build(input_shape, rng, dtype)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        check_image_input(self, x)
+        self._cache = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        N, C, H, W = self._need_cache()
+        g = dy * (1.0 / (H * W))
+        return np.broadcast_to(g[:, :, None, None], (N, C, H, W)).copy()
+
+    def __repr__(self) -> str:
+        return f"GlobalAvgPool2D(name={self.name!r})" if self.name else "GlobalAvgPool2D()"

@@ -1,0 +1,450 @@
+"""Convolution and pooling as pure array functions (NCHW images, no state).
+
+Sizes
+-----
+A kernel of size ``k`` slid with stride ``s`` over ``n`` pixels zero-padded by ``p`` on both
+sides gives
+
+.. math:: n_\\text{out} = \\left\\lfloor \\frac{n + 2p - k}{s} \\right\\rfloor + 1
+
+output pixels (floor: when ``s`` does not divide ``n + 2p − k`` the last rows/columns of the
+input are never covered, as in PyTorch and Keras). A conv layer has ``(k·k·C_in + 1)·C_out``
+parameters (one bias per filter).
+
+Layout
+------
+:func:`im2col` turns the receptive fields into the columns of a matrix of shape
+``(C·kH·kW, N·OH·OW)``: row ``(c, i, j)`` matches column ``(c, i, j)`` of
+``W.reshape(C_out, -1)``, column ``(n, oh, ow)`` is one output pixel. Then the whole
+convolution of a batch is ONE matrix product, ``W.reshape(C_out, -1) @ cols``, of shape
+``(C_out, N·OH·OW)``, which is viewed (not copied) as ``(N, C_out, OH, OW)``.
+This "channels first, then batch" order keeps the innermost axis of the copy in
+:func:`im2col` and of every strided add in :func:`col2im` a run along the image rows, and
+lets the backward pass use two plain GEMMs (``dW = dy_m @ cols.T``, ``dcols = W_m.T @ dy_m``)
+with no transposed copies of ``cols``.
+
+>>> import numpy as np
+>>> conv_output_size(32, 5)                      # 3@32x32, 12 filters 5x5 -> 12@28x28
+28
+>>> conv_output_size(28, 4, stride=2)            # 48 filters 4x4, stride 2 -> 48@13x13
+13
+>>> conv_param_count(3, 12, 5), conv_param_count(12, 48, 5), conv_param_count(12, 48, 4)
+(912, 14448, 9264)
+>>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+>>> y, arg = maxpool2d_forward(x, 2, 2, stride=2)
+>>> y[0, 0]
+array([[ 5.,  7.],
+       [13., 15.]])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = [
+    "conv_output_size", "conv_param_count", "resolve_padding", "pad_nchw",
+    "im2col", "col2im", "conv2d_forward", "conv2d_backward",
+    "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
+]
+
+Pair = tuple[int, int]
+
+
+# ---------------------------------------------------------------------------- sizes
+def _pair(v: Any, what: str, who: str, minimum: int = 1) -> Pair:
+    """``5 -> (5, 5)``, ``(3, 5) -> (3, 5)``; validates non-negative/positive ints."""
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        a, b = v
+    else:
+        a = b = v
+    ok = all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) and t >= minimum
+             for t in (a, b))
+    if not ok:
+        kind = "a positive int" if minimum >= 1 else "a non-negative int"
+        raise ValueError(f"{who}: expected {what} to be {kind} or a pair of them, got {what}={v!r}")
+    return int(a), int(b)
+
+
+def resolve_padding(padding: int | str, kernel: int, stride: int = 1) -> int:
+    """Padding per side (an int) from ``int``, ``"valid"`` or ``"same"``.
+
+    ``"valid"`` is 0. ``"same"`` is ``(k − 1) / 2`` on both sides, which needs an odd kernel
+    (an even one would need uneven padding, which tanul does not do: pass an int instead). With
+    stride 1 the output then has the input's size; with stride ``s`` it has ``⌈n/s⌉`` pixels, as in
+    Keras/TensorFlow, though TensorFlow may pad less and only at the bottom/right, so the
+    pixels sampled can be shifted by one.
+
+    >>> resolve_padding("same", 5), resolve_padding("valid", 5), resolve_padding(2, 5)
+    (2, 0, 2)
+    """
+    if isinstance(padding, str):
+        key = padding.lower()
+        if key == "valid":
+            return 0
+        if key == "same":
+            if kernel % 2 == 0:
+                raise ValueError(
+                    f"padding='same' needs an odd kernel size (symmetric padding (k-1)/2), "
+                    f"got kernel size {kernel}; pass an int padding instead")
+            return (kernel - 1) // 2
+        raise ValueError(f"expected padding to be an int >= 0, 'same' or 'valid', got {padding!r}")
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise ValueError(f"expected padding to be an int >= 0, 'same' or 'valid', got {padding!r}")
+    return int(padding)
+
+
+def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0) -> int:
+    """Output length ``⌊(n + 2p − k)/s⌋ + 1`` of a convolution or pooling along one axis.
+
+    Floor semantics (PyTorch, Keras): input pixels that the last window cannot reach are
+    dropped. A kernel that does not fit even once (output < 1) is an error.
+
+    Parameters
+    ----------
+    n : int
+        Input length (height or width).
+    kernel : int
+    stride : int
+    padding : int, "same" or "valid"
+        Zero padding per side (see :func:`resolve_padding`).
+
+    >>> conv_output_size(28, 5, padding=2), conv_output_size(28, 2, stride=2)
+    (28, 14)
+    >>> conv_output_size(3, 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel 5 does not fit into input 3:
+    ⌊(n + 2p − k)/s⌋ + 1 = ⌊(3 + 2·0 − 5)/1⌋ + 1 = -1 < 1
+    """
+    for what, v in (("n", n), ("kernel", kernel), ("stride", stride)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"conv_output_size: expected {what} to be a positive int, got {v!r}")
+    p = resolve_padding(padding, kernel, stride)
+    out = (n + 2 * p - kernel) // stride + 1
+    if out < 1:
+        raise ValueError(
+            f"kernel {kernel} does not fit into input {n}:\n⌊(n + 2p − k)/s⌋ + 1 = "
+            f"⌊({n} + 2·{p} − {kernel})/{stride}⌋ + 1 = {out} < 1")
+    return int(out)
+
+
+def conv_param_count(c_in: int, c_out: int, kernel: int | Pair, use_bias: bool = True) -> int:
+    """Trainable scalars of a conv layer: ``(kH·kW·C_in + 1)·C_out`` (without bias: ``+ 0``).
+
+    >>> conv_param_count(3, 12, 5)
+    912
+    """
+    kh, kw = _pair(kernel, "kernel", "conv_param_count")
+    return int((kh * kw * c_in + (1 if use_bias else 0)) * c_out)
+
+
+# ---------------------------------------------------------------------------- im2col
+def pad_nchw(x: np.ndarray, pad: int | Pair, value: float = 0.0) -> np.ndarray:
+    """``x`` padded by ``pad`` pixels with ``value`` on each side of H and W (no copy if 0)."""
+    ph, pw = _pair(pad, "pad", "pad_nchw", minimum=0)
+    if ph == 0 and pw == 0:
+        return x
+    N, C, H, W = x.shape
+    xp = np.empty((N, C, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
+    # fill only the border, then copy the interior once
+    if ph:
+        xp[:, :, :ph] = value
+        xp[:, :, ph + H:] = value
+    if pw:
+        xp[:, :, :, :pw] = value
+        xp[:, :, :, pw + W:] = value
+    xp[:, :, ph:ph + H, pw:pw + W] = x
+    return xp
+
+
+def _out_hw(H: int, W: int, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int) -> Pair:
+    return (conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw))
+
+
+def _check4(x: np.ndarray, who: str) -> None:
+    if not isinstance(x, np.ndarray) or x.ndim != 4:
+        shape = getattr(x, "shape", type(x).__name__)
+        raise ValueError(f"{who}: expected an (N, C, H, W) array, got shape {shape}")
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, stride: int | Pair = 1, pad: int | Pair = 0,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """Receptive fields of ``x`` as the columns of a ``(C·kH·kW, N·OH·OW)`` matrix.
+
+    One strided window view of the (zero-)padded input and one copy.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kh, kw : int
+        Kernel height and width.
+    stride, pad : int or (int, int)
+    out : ndarray, shape (C·kH·kW, N·OH·OW), optional
+        Write into this C-contiguous buffer instead of allocating.
+
+    Returns
+    -------
+    cols : ndarray, shape (C·kH·kW, N·OH·OW)
+        ``cols[(c·kH + i)·kW + j, (n·OH + oh)·OW + ow] = xpad[n, c, oh·sH + i, ow·sW + j]``.
+
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> im2col(x, 2, 2)
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
+    """
+    _check4(x, "im2col")
+    sh, sw = _pair(stride, "stride", "im2col")
+    ph, pw = _pair(pad, "pad", "im2col", minimum=0)
+    N, C, H, W = x.shape
+    OH, OW = _out_hw(H, W, kh, kw, sh, sw, ph, pw)
+    xp = pad_nchw(x, (ph, pw))
+    sN, sC, sH, sW = xp.strides
+    win = as_strided(xp, shape=(C, kh, kw, N, OH, OW),
+                     strides=(sC, sH, sW, sN, sH * sh, sW * sw), writeable=False)
+    shape6 = (C, kh, kw, N, OH, OW)
+    if out is None:
+        out = np.empty(shape6, dtype=x.dtype)
+        np.copyto(out, win)
+        return out.reshape(C * kh * kw, N * OH * OW)
+    if out.shape != (C * kh * kw, N * OH * OW) or not out.flags.c_contiguous:
+        raise ValueError(f"im2col: out must be C-contiguous with shape "
+                         f"{(C * kh * kw, N * OH * OW)}, got {out.shape}")
+    np.copyto(out.reshape(shape6), win)
+    return out
+
+
+def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: int,
+           stride: int | Pair = 1, pad: int | Pair = 0) -> np.ndarray:
+    """Adjoint of :func:`im2col`: sum every column entry back onto the pixel it came from.
+
+    ``kH·kW`` strided adds into a zero padded buffer (overlapping windows accumulate); the
+    padding is then cut off. ``<im2col(x), c> == <x, col2im(c)>`` for all ``x``, ``c``.
+
+    Parameters
+    ----------
+    cols : ndarray, shape (C·kH·kW, N·OH·OW)
+    x_shape : (N, C, H, W)
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W) (a view into the padded buffer when ``pad > 0``)
+
+    >>> x = np.ones((1, 1, 3, 3))
+    >>> col2im(im2col(x, 2, 2), x.shape, 2, 2)[0, 0]     # how many windows see each pixel
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    sh, sw = _pair(stride, "stride", "col2im")
+    ph, pw = _pair(pad, "pad", "col2im", minimum=0)
+    N, C, H, W = (int(d) for d in x_shape)
+    OH, OW = _out_hw(H, W, kh, kw, sh, sw, ph, pw)
+    if cols.shape != (C * kh * kw, N * OH * OW):
+        raise ValueError(f"col2im: expected cols of shape {(C * kh * kw, N * OH * OW)} "
+                         f"for x_shape {tuple(x_shape)}, got {cols.shape}")
+    c6 = cols.reshape(C, kh, kw, N, OH, OW)
+    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
+    dxt = dxp.transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view, matches c6[:, i, j]
+    for i in range(kh):
+        hi = i + sh * (OH - 1) + 1
+        for j in range(kw):
+            wj = j + sw * (OW - 1) + 1
+            dxt[:, :, i:hi:sh, j:wj:sw] += c6[:, i, j]
+    if ph or pw:
+        return dxp[:, :, ph:ph + H, pw:pw + W]
+    return dxp
+
+
+# ---------------------------------------------------------------------------- conv
+def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = None,
+                   stride: int | Pair = 1, pad: int | Pair = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-correlation ``y[n, o] = Σ_c W[o, c] ⋆ xpad[n, c] + b[o]`` as one GEMM.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    W : ndarray, shape (C_out, C, kH, kW)
+    b : ndarray, shape (C_out,), optional
+
+    Returns
+    -------
+    y : ndarray, shape (N, C_out, OH, OW)
+        A transposed view of a C-contiguous ``(C_out, N, OH, OW)`` array.
+    cols : ndarray, shape (C·kH·kW, N·OH·OW)
+        What :func:`conv2d_backward` needs.
+    """
+    _check4(x, "conv2d_forward")
+    C_out, C, kh, kw = W.shape
+    if x.shape[1] != C:
+        raise ValueError(f"conv2d_forward: kernel expects {C} input channels, "
+                         f"got x of shape {x.shape}")
+    sh, sw = _pair(stride, "stride", "conv2d_forward")
+    ph, pw = _pair(pad, "pad", "conv2d_forward", minimum=0)
+    N, _, H, Wd = x.shape
+    OH, OW = _out_hw(H, Wd, kh, kw, sh, sw, ph, pw)
+    cols = im2col(x, kh, kw, (sh, sw), (ph, pw))
+    y = np.matmul(W.reshape(C_out, -1), cols)  # (C_out, N·OH·OW)
+    if b is not None:
+        y += b[:, None]
+    return y.reshape(C_out, N, OH, OW).transpose(1, 0, 2, 3), cols
+
+
+def conv2d_backward(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
+                    x_shape: tuple[int, int, int, int], stride: int | Pair = 1,
+                    pad: int | Pair = 0, *, dW: np.ndarray | None = None,
+                    db: np.ndarray | None = None, need_dx: bool = True,
+                    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients of :func:`conv2d_forward`.
+
+    With ``dy_m = dy`` as ``(C_out, N·OH·OW)`` and ``W_m = W.reshape(C_out, -1)``::
+
+        dW = dy_m @ cols.T          db = Σ_{n,oh,ow} dy          dx = col2im(W_m.T @ dy_m)
+
+    Parameters
+    ----------
+    dy : ndarray, shape (N, C_out, OH, OW)
+    cols : ndarray, shape (C·kH·kW, N·OH·OW), from the forward pass
+    W : ndarray, shape (C_out, C, kH, kW)
+    x_shape : (N, C, H, W)
+    dW, db : ndarray, optional
+        Write the gradients into these arrays in place (a layer's ``grads`` views) instead of
+        allocating new ones.
+    need_dx : bool
+        ``False`` skips the input gradient (first layer of a network) and returns ``None``.
+
+    Returns
+    -------
+    dx : ndarray (N, C, H, W) or None
+    dW : ndarray (C_out, C, kH, kW)
+    db : ndarray (C_out,)
+    """
+    C_out = W.shape[0]
+    dy_m = dy.transpose(1, 0, 2, 3).reshape(C_out, -1)  # free if dy came from conv2d_forward
+    W_m = W.reshape(C_out, -1)
+    if dW is None:
+        dW = np.matmul(dy_m, cols.T).reshape(W.shape)
+    else:
+        dW2 = dW.reshape(C_out, -1)
+        if np.shares_memory(dW2, dW):
+            np.matmul(dy_m, cols.T, out=dW2)
+        else:
+            dW[...] = np.matmul(dy_m, cols.T).reshape(W.shape)
+    if db is None:
+        db = dy_m.sum(axis=1)
+    else:
+        dy_m.sum(axis=1, out=db)
+    if not need_dx:
+        return None, dW, db
+    dcols = np.matmul(W_m.T, dy_m)
+    kh, kw = W.shape[2:]
+    return col2im(dcols, x_shape, kh, kw, stride, pad), dW, db
+
+
+# ---------------------------------------------------------------------------- pooling
+def _pool_setup(x_shape, kh, kw, stride, pad, who):
+    kh, kw = _pair((kh, kw), "pool size", who)
+    sh, sw = _pair((kh, kw) if stride is None else stride, "stride", who)
+    ph, pw = _pair(pad, "pad", who, minimum=0)
+    if 2 * ph > kh or 2 * pw > kw:
+        raise ValueError(f"{who}: padding must be at most half the pool size, "
+                         f"got pad={(ph, pw)} for pool size {(kh, kw)}")
+    N, C, H, W = x_shape
+    OH, OW = _out_hw(H, W, kh, kw, sh, sw, ph, pw)
+    return kh, kw, sh, sw, ph, pw, OH, OW
+
+
+def _windows(xp: np.ndarray, kh, kw, sh, sw, OH, OW):
+    """Yield ``(k, view)`` for the kH·kW strided views ``xp[:, :, i::sh, j::sw]`` (k = i·kW + j)."""
+    for i in range(kh):
+        for j in range(kw):
+            yield i * kw + j, xp[:, :, i:i + sh * (OH - 1) + 1:sh, j:j + sw * (OW - 1) + 1:sw]
+
+
+def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride: int | Pair | None = None,
+                      pad: int | Pair = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Max over each ``kH×kW`` window, and which window entry it was.
+
+    Padding is filled with ``-inf`` so that it is never the maximum (``pad ≤ k/2``, as in
+    PyTorch, so every window holds a real pixel). Ties: the FIRST maximum in row-major window
+    order wins (as ``np.argmax``), and only it receives the gradient.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kh, kw : int
+    stride : int or pair, optional (default: the pool size, non-overlapping windows)
+    pad : int or pair
+
+    Returns
+    -------
+    y : ndarray, shape (N, C, OH, OW)
+    arg : ndarray of uint8 (int32 for windows over 255 entries), shape (N, C, OH, OW)
+        Index ``i·kW + j`` of the maximum inside its window.
+    """
+    _check4(x, "maxpool2d_forward")
+    kh, kw, sh, sw, ph, pw, OH, OW = _pool_setup(x.shape, kh, kw, stride, pad,
+                                                 "maxpool2d_forward")
+    xp = pad_nchw(x, (ph, pw), value=-np.inf)
+    wins = _windows(xp, kh, kw, sh, sw, OH, OW)
+    _, v0 = next(wins)
+    y = np.copy(v0, order="K")
+    arg = np.zeros_like(y, dtype=np.uint8 if kh * kw <= 256 else np.int32)
+    mask = np.empty_like(y, dtype=bool)
+    for k, v in wins:
+        np.greater(v, y, out=mask)           # strict: an equal later value does not win
+        np.copyto(arg, k, where=mask)
+        np.maximum(y, v, out=y)
+    return y, arg
+
+
+def maxpool2d_backward(dy: np.ndarray, arg: np.ndarray, x_shape: tuple[int, int, int, int],
+                       kh: int, kw: int, stride: int | Pair | None = None,
+                       pad: int | Pair = 0) -> np.ndarray:
+    """Route each ``dy`` to the stored argmax; overlapping windows accumulate.
+
+    ``kH·kW`` masked strided adds into a zero padded buffer (no scatter, no loop over pixels).
+    """
+    kh, kw, sh, sw, ph, pw, OH, OW = _pool_setup(x_shape, kh, kw, stride, pad,
+                                                 "maxpool2d_backward")
+    N, C, H, W = x_shape
+    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=dy.dtype)
+    mask = np.empty(arg.shape, dtype=bool)
+    for k, v in _windows(dxp, kh, kw, sh, sw, OH, OW):
+        np.equal(arg, k, out=mask)
+        np.add(v, dy, out=v, where=mask)
+    return dxp[:, :, ph:ph + H, pw:pw + W] if (ph or pw) else dxp
+
+
+def avgpool2d_forward(x: np.ndarray, kh: int, kw: int, stride: int | Pair | None = None,
+                      pad: int | Pair = 0) -> np.ndarray:
+    """Mean over each ``kH×kW`` window; zero padding counts in the mean (PyTorch's default
+    ``count_include_pad=True``), so every window divides by ``kH·kW``."""
+    _check4(x, "avgpool2d_forward")
+    kh, kw, sh, sw, ph, pw, OH, OW = _pool_setup(x.shape, kh, kw, stride, pad,
+                                                 "avgpool2d_forward")
+    xp = pad_nchw(x, (ph, pw))
+    wins = _windows(xp, kh, kw, sh, sw, OH, OW)
+    _, v0 = next(wins)
+    y = np.copy(v0, order="K")
+    for _, v in wins:
+        y += v
+    y *= 1.0 / (kh * kw)
+    return y
+
+
+def avgpool2d_backward(dy: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: int,
+                       stride: int | Pair | None = None, pad: int | Pair = 0) -> np.ndarray:
+    """Spread ``dy / (kH·kW)`` evenly over each window; overlapping windows accumulate."""
+    kh, kw, sh, sw, ph, pw, OH, OW = _pool_setup(x_shape, kh, kw, stride, pad,
+                                                 "avgpool2d_backward")
+    N, C, H, W = x_shape
+    g = dy * (1.0 / (kh * kw))
+    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=dy.dtype)
+    for _, v in _windows(dxp, kh, kw, sh, sw, OH, OW):
+        v += g
+    return dxp[:, :, ph:ph + H, pw:pw + W] if (ph or pw) else dxp
