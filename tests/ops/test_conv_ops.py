@@ -1,0 +1,244 @@
+"""tanul.ops.conv against naive Python-loop references (small sizes)."""
+
+import numpy as np
+import pytest
+
+from tanul.ops import conv as ops
+
+
+# ------------------------------------------------------------------ naive references
+def naive_pad(x, ph, pw, value=0.0):
+    N, C, H, W = x.shape
+    xp = np.full((N, C, H + 2 * ph, W + 2 * pw), value, dtype=x.dtype)
+    xp[:, :, ph:ph + H, pw:pw + W] = x
+    return xp
+
+
+def naive_conv(x, W, b, s, p):
+    N, C, H, Wd = x.shape
+    F, _, kh, kw = W.shape
+    xp = naive_pad(x, p, p)
+    OH, OW = (H + 2 * p - kh) // s + 1, (Wd + 2 * p - kw) // s + 1
+    y = np.zeros((N, F, OH, OW))
+    for n in range(N):
+        for f in range(F):
+            for i in range(OH):
+                for j in range(OW):
+                    y[n, f, i, j] = np.sum(xp[n, :, i * s:i * s + kh, j * s:j * s + kw] * W[f])
+                    y[n, f, i, j] += b[f]
+    return y
+
+
+def naive_conv_backward(x, W, dy, s, p):
+    N, C, H, Wd = x.shape
+    F, _, kh, kw = W.shape
+    xp = naive_pad(x, p, p)
+    dxp = np.zeros_like(xp)
+    dW = np.zeros_like(W)
+    OH, OW = dy.shape[2:]
+    for n in range(N):
+        for f in range(F):
+            for i in range(OH):
+                for j in range(OW):
+                    win = (n, slice(None), slice(i * s, i * s + kh), slice(j * s, j * s + kw))
+                    dW[f] += dy[n, f, i, j] * xp[win]
+                    dxp[win] += dy[n, f, i, j] * W[f]
+    return dxp[:, :, p:p + H, p:p + Wd], dW, dy.sum(axis=(0, 2, 3))
+
+
+def naive_maxpool(x, k, s, p):
+    N, C, H, W = x.shape
+    xp = naive_pad(x, p, p, -np.inf)
+    OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    y = np.zeros((N, C, OH, OW))
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    y[n, c, i, j] = xp[n, c, i * s:i * s + k, j * s:j * s + k].max()
+    return y
+
+
+def naive_maxpool_backward(x, dy, k, s, p):
+    N, C, H, W = x.shape
+    xp = naive_pad(x, p, p, -np.inf)
+    dxp = np.zeros_like(xp)
+    OH, OW = dy.shape[2:]
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    w = xp[n, c, i * s:i * s + k, j * s:j * s + k]
+                    u, v = np.unravel_index(np.argmax(w), w.shape)  # first max
+                    dxp[n, c, i * s + u, j * s + v] += dy[n, c, i, j]
+    return dxp[:, :, p:p + H, p:p + W]
+
+
+def naive_avgpool(x, k, s, p):
+    N, C, H, W = x.shape
+    xp = naive_pad(x, p, p)
+    OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    y = np.zeros((N, C, OH, OW))
+    for i in range(OH):
+        for j in range(OW):
+            y[:, :, i, j] = xp[:, :, i * s:i * s + k, j * s:j * s + k].mean(axis=(2, 3))
+    return y
+
+
+CONV_CASES = [  # (N, C, H, W, F, k, s, p)
+    (2, 3, 7, 7, 4, 3, 1, 0),
+    (2, 2, 7, 6, 3, 3, 2, 1),
+    (1, 3, 8, 8, 2, 5, 1, 2),
+    (3, 1, 9, 9, 2, 4, 2, 0),
+    (2, 2, 5, 5, 3, 1, 1, 0),
+    (1, 2, 6, 7, 2, 2, 3, 2),
+]
+
+
+@pytest.mark.parametrize("N,C,H,W,F,k,s,p", CONV_CASES)
+def test_im2col_matches_naive_patches(N, C, H, W, F, k, s, p):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, W))
+    cols = ops.im2col(x, k, k, s, p)
+    xp = naive_pad(x, p, p)
+    OH, OW = ops.conv_output_size(H, k, s, p), ops.conv_output_size(W, k, s, p)
+    assert cols.shape == (C * k * k, N * OH * OW)
+    for n in range(N):
+        for i in range(OH):
+            for j in range(OW):
+                patch = xp[n, :, i * s:i * s + k, j * s:j * s + k].ravel()
+                np.testing.assert_array_equal(cols[:, (n * OH + i) * OW + j], patch)
+
+
+@pytest.mark.parametrize("N,C,H,W,F,k,s,p", CONV_CASES)
+def test_col2im_is_adjoint_of_im2col(N, C, H, W, F, k, s, p):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((N, C, H, W))
+    cols = ops.im2col(x, k, k, s, p)
+    c = rng.standard_normal(cols.shape)
+    lhs = np.sum(cols * c)
+    rhs = np.sum(x * ops.col2im(c, x.shape, k, k, s, p))
+    assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12)
+
+
+def test_im2col_out_buffer_and_noncontiguous_input():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 6, 6)).transpose(1, 0, 2, 3)  # CNHW memory, as conv output
+    assert not x.flags.c_contiguous
+    ref = ops.im2col(np.ascontiguousarray(x), 3, 3, 1, 1)
+    out = np.empty_like(ref)
+    assert ops.im2col(x, 3, 3, 1, 1, out=out) is out
+    np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("N,C,H,W,F,k,s,p", CONV_CASES)
+def test_conv_forward_backward_match_naive(N, C, H, W, F, k, s, p):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((N, C, H, W))
+    Wt = rng.standard_normal((F, C, k, k))
+    b = rng.standard_normal(F)
+    y, cols = ops.conv2d_forward(x, Wt, b, s, p)
+    np.testing.assert_allclose(y, naive_conv(x, Wt, b, s, p), rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    dx, dW, db = ops.conv2d_backward(dy, cols, Wt, x.shape, s, p)
+    rdx, rdW, rdb = naive_conv_backward(x, Wt, dy, s, p)
+    np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dW, rdW, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(db, rdb, rtol=1e-12, atol=1e-12)
+    # in-place variant writes into the given arrays
+    gW, gb = np.full_like(Wt, 7.0), np.full_like(b, 7.0)
+    _, rW, rb = ops.conv2d_backward(dy, cols, Wt, x.shape, s, p, dW=gW, db=gb, need_dx=False)
+    assert rW is gW and rb is gb
+    np.testing.assert_allclose(gW, rdW, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gb, rdb, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_float32_stays_float32():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    W = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = np.zeros(4, np.float32)
+    y, cols = ops.conv2d_forward(x, W, b, 1, 1)
+    assert y.dtype == cols.dtype == np.float32
+    dx, dW, db = ops.conv2d_backward(np.ones_like(y), cols, W, x.shape, 1, 1)
+    assert dx.dtype == dW.dtype == db.dtype == np.float32
+
+
+POOL_CASES = [  # (H, W, k, s, p)
+    (4, 4, 2, 2, 0), (7, 7, 2, 2, 0), (7, 7, 3, 2, 0), (6, 5, 3, 1, 1), (5, 5, 2, 2, 1),
+    (8, 8, 3, 3, 1),
+]
+
+
+@pytest.mark.parametrize("H,W,k,s,p", POOL_CASES)
+def test_maxpool_matches_naive(H, W, k, s, p):
+    rng = np.random.default_rng(5)
+    x = rng.permutation(2 * 3 * H * W).reshape(2, 3, H, W).astype(float)  # distinct values
+    y, arg = ops.maxpool2d_forward(x, k, k, s, p)
+    np.testing.assert_array_equal(y, naive_maxpool(x, k, s, p))
+    dy = rng.standard_normal(y.shape)
+    dx = ops.maxpool2d_backward(dy, arg, x.shape, k, k, s, p)
+    np.testing.assert_allclose(dx, naive_maxpool_backward(x, dy, k, s, p), rtol=1e-12)
+
+
+@pytest.mark.parametrize("H,W,k,s,p", POOL_CASES)
+def test_avgpool_matches_naive_and_is_adjoint(H, W, k, s, p):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, H, W))
+    y = ops.avgpool2d_forward(x, k, k, s, p)
+    np.testing.assert_allclose(y, naive_avgpool(x, k, s, p), rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    dx = ops.avgpool2d_backward(dy, x.shape, k, k, s, p)
+    # avg pool is linear, so its backward is its adjoint
+    assert np.sum(y * dy) == pytest.approx(np.sum(x * dx), rel=1e-12)
+
+
+def test_maxpool_ties_route_to_first_maximum():
+    x = np.array([[[[1.0, 5.0, 5.0, 0.0],
+                    [5.0, 5.0, 0.0, 5.0],
+                    [2.0, 2.0, 3.0, 3.0],
+                    [2.0, 2.0, 3.0, 3.0]]]])
+    y, arg = ops.maxpool2d_forward(x, 2, 2, 2)
+    np.testing.assert_array_equal(y[0, 0], [[5, 5], [2, 3]])
+    np.testing.assert_array_equal(arg[0, 0], [[1, 0], [0, 0]])
+    dx = ops.maxpool2d_backward(np.ones_like(y), arg, x.shape, 2, 2, 2)
+    np.testing.assert_array_equal(dx[0, 0], [[0, 1, 1, 0],
+                                             [0, 0, 0, 0],
+                                             [1, 0, 1, 0],
+                                             [0, 0, 0, 0]])
+
+
+def test_maxpool_never_picks_padding():
+    x = -1.0 - np.random.default_rng(7).random((2, 2, 5, 5))  # all negative
+    y, arg = ops.maxpool2d_forward(x, 3, 3, 2, 1)
+    assert np.all(y < 0) and np.all(np.isfinite(y))
+    np.testing.assert_array_equal(y, naive_maxpool(x, 3, 2, 1))
+    dx = ops.maxpool2d_backward(np.ones_like(y), arg, x.shape, 3, 3, 2, 1)
+    assert dx.sum() == y.size  # every gradient landed on a real pixel
+
+
+def test_sizes_and_errors():
+    assert ops.conv_output_size(32, 5) == 28
+    assert ops.conv_output_size(28, 5, 1, 2) == 28
+    assert ops.conv_output_size(28, 4, 2) == 13
+    assert ops.conv_output_size(28, 2, 2) == 14
+    assert ops.conv_output_size(7, 2, 2) == 3  # floor: the last column is dropped
+    assert ops.conv_output_size(28, 5, 1, "same") == 28
+    assert ops.conv_output_size(28, 3, 2, "same") == 14
+    assert ops.conv_output_size(28, 5, 1, "valid") == 24
+    with pytest.raises(ValueError, match=r"⌊\(3 \+ 2·0 − 5\)/1⌋ \+ 1 = -1 < 1"):
+        ops.conv_output_size(3, 5)
+    with pytest.raises(ValueError, match="odd kernel"):
+        ops.resolve_padding("same", 4)
+    with pytest.raises(ValueError, match="padding"):
+        ops.resolve_padding("full", 3)
+    with pytest.raises(ValueError, match="padding"):
+        ops.resolve_padding(-1, 3)
+    assert ops.conv_param_count(3, 12, 5) == 912
+    assert ops.conv_param_count(12, 48, 5) == 14448
+    assert ops.conv_param_count(12, 48, 4) == 9264
+    assert ops.conv_param_count(12, 48, 4, use_bias=False) == 9216
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        ops.im2col(np.zeros((3, 4, 4)), 2, 2)
+    with pytest.raises(ValueError, match="at most half"):
+        ops.maxpool2d_forward(np.zeros((1, 1, 4, 4)), 2, 2, 2, 2)
