@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tanul import initializers
+from tanul import initializers, regularizers
+from tanul.layers import activations
 from tanul.layers.base import Layer
 from tanul.ops import conv as ops
 
@@ -43,33 +44,6 @@ def _spec(v: Any) -> Any:
         a, b = v
         return int(a) if a == b else (int(a), int(b))
     return v
-
-
-def _resolve_activation(activation: Any) -> Layer | None:
-    if activation is None:
-        return None
-    try:
-        from tanul.layers import activations
-    except ImportError:  # pragma: no cover - the engine provides it
-        raise ValueError("activation= needs tanul.layers.activations, which is not available; "
-                         "add a separate activation layer instead") from None
-    return activations.get(activation)
-
-
-def _resolve_regularizer(reg: Any) -> Any:
-    if reg is None:
-        return None
-    try:
-        from tanul import regularizers
-    except ImportError:  # the model applies what is stored
-        return reg
-    return regularizers.get(reg)
-
-
-def _serialize_init(init: Any) -> Any:
-    if isinstance(init, initializers.Initializer):
-        return initializers.serialize(init)
-    return init
 
 
 def check_image_input(layer: Layer, x: Any) -> None:
@@ -163,13 +137,15 @@ class Conv2D(Layer):
         self.padding = padding if isinstance(padding, str) else _spec((ph, pw))
         self.pad = (ph, pw)
         self.use_bias = bool(use_bias)
-        self.activation = activation
-        self._act = _resolve_activation(activation)
+        self.activation = activations.get(activation)
+        if self.activation is not None:
+            activations.name_of(self.activation)  # validates: only parameter-free defaults
+            if isinstance(self.activation, activations.PReLU):
+                raise ValueError("Conv2D: activation='prelu' has parameters; add a PReLU() layer "
+                                 "after the Conv2D instead")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self._init_specs = (kernel_initializer, bias_initializer)
-        self.kernel_regularizer = kernel_regularizer
-        reg = _resolve_regularizer(kernel_regularizer)
+        reg = regularizers.get(kernel_regularizer)
         if reg is not None:
             self.regularizers["W"] = reg
         self.input_grad = True
@@ -184,8 +160,8 @@ class Conv2D(Layer):
         self.params["W"] = self.kernel_initializer((self.filters, c, kh, kw), rng, dtype)
         if self.use_bias:
             self.params["b"] = self.bias_initializer((self.filters,), rng, dtype)
-        if self._act is not None and not getattr(self._act, "built", True):
-            self._act.build(out_shape, rng, dtype)
+        if self.activation is not None:
+            self.activation.build(out_shape, rng, dtype)
         super().build((c, h, w), rng, dtype)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -202,34 +178,28 @@ class Conv2D(Layer):
         z, cols = ops.conv2d_forward(x, self.params["W"], self.params.get("b"),
                                      self.strides, self.pad)
         self._cache = (cols, x.shape)
-        if self._act is not None:
-            return self._act.forward(z, training=training)
+        if self.activation is not None:
+            return self.activation.forward(z, training=training)
         return z
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         cols, x_shape = self._need_cache()
-        if self._act is not None:
-            dy = self._act.backward(dy)
+        if self.activation is not None:
+            dy = self.activation.backward(dy)
         dx, _, _ = ops.conv2d_backward(dy, cols, self.params["W"], x_shape, self.strides,
                                        self.pad, dW=self.grads["W"], db=self.grads.get("b"),
                                        need_dx=self.input_grad)
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        act = self.activation
-        if isinstance(act, Layer):
-            from tanul.layers.base import serialize
-            act = serialize(act)
-        reg = self.kernel_regularizer
-        if reg is not None and not isinstance(reg, (str, dict)) and hasattr(reg, "get_config"):
-            reg = {"class_name": type(reg).__name__, "config": reg.get_config()}
         return {
             "filters": self.filters, "kernel_size": _spec(self.kernel_size),
             "strides": _spec(self.strides), "padding": self.padding,
-            "use_bias": self.use_bias, "activation": act,
-            "kernel_initializer": _serialize_init(self._init_specs[0]),
-            "bias_initializer": _serialize_init(self._init_specs[1]),
-            "kernel_regularizer": reg, "name": self.name,
+            "use_bias": self.use_bias, "activation": activations.name_of(self.activation),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.regularizers.get("W")),
+            "name": self.name,
         }
 
     def __repr__(self) -> str:
@@ -241,13 +211,13 @@ class Conv2D(Layer):
         if not self.use_bias:
             parts.append("use_bias=False")
         if self.activation is not None:
-            parts.append(f"activation={self.activation!r}")
-        if self._init_specs[0] != "glorot_uniform":
-            parts.append(f"kernel_initializer={self._init_specs[0]!r}")
-        if self._init_specs[1] != "zeros":
-            parts.append(f"bias_initializer={self._init_specs[1]!r}")
-        if self.kernel_regularizer is not None:
-            parts.append(f"kernel_regularizer={self.kernel_regularizer!r}")
+            parts.append(f"activation={activations.name_of(self.activation)!r}")
+        if self.kernel_initializer != initializers.GlorotUniform():
+            parts.append(f"kernel_initializer={self.kernel_initializer!r}")
+        if self.bias_initializer != initializers.Zeros():
+            parts.append(f"bias_initializer={self.bias_initializer!r}")
+        if "W" in self.regularizers:
+            parts.append(f"kernel_regularizer={self.regularizers['W']!r}")
         if self.name:
             parts.append(f"name={self.name!r}")
         return f"Conv2D({', '.join(parts)})"
