@@ -188,3 +188,9 @@ def test_simple_cnn_trains_a_step():
     hist = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
     loss = hist.history["loss"]
     assert loss[-1] < loss[0]
+
+
+def test_default_names_in_a_model():
+    from tanul.models import lenet5
+    names = [layer.name for layer in lenet5(seed=0).layers]
+    assert names[:4] == ["conv2d_0", "max_pool2d_0", "conv2d_1", "max_pool2d_1"]
