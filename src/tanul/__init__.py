@@ -4,14 +4,28 @@
 >>> model = tanul.Sequential([tanul.Dense(16, activation="relu"), tanul.Dense(3)], seed=0)
 """
 
-from tanul import callbacks, initializers, layers, losses, optimizers, regularizers, testing
+from tanul import (
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    models,
+    optimizers,
+    regularizers,
+    testing,
+)
 from tanul.layers import (
+    AvgPool2D,
+    BatchNorm2D,
+    Conv2D,
     Dense,
     Dropout,
     Flatten,
+    GlobalAvgPool2D,
     Identity,
     Layer,
     LeakyReLU,
+    MaxPool2D,
     PReLU,
     ReLU,
     Sigmoid,
@@ -28,7 +42,8 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__", "Sequential", "TrainingDivergedError",
     "Layer", "register_layer", "Dense", "Dropout", "Flatten",
+    "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm2D",
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "SGD", "Adam", "AdamW",
-    "callbacks", "initializers", "layers", "losses", "optimizers", "regularizers", "testing",
+    "callbacks", "initializers", "layers", "losses", "models", "optimizers", "regularizers", "testing",
 ]

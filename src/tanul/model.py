@@ -24,22 +24,13 @@ from tanul import optimizers as optimizers_mod
 from tanul.callbacks import Callback, CallbackList, History, ProgressBar
 from tanul.layers import base as layer_base
 from tanul.layers.base import Layer
+from tanul.layers.conv import format_shape
 
-__all__ = ["Sequential", "TrainingDivergedError", "format_shape"]
+__all__ = ["Sequential", "TrainingDivergedError"]
 
 
 class TrainingDivergedError(FloatingPointError):
     """Raised by ``fit`` when the loss, a layer output or a parameter becomes NaN or infinite."""
-
-
-def format_shape(shape: tuple[int, ...]) -> str:
-    """Lecture notation for one sample's shape: ``(12, 28, 28) -> "12@28x28"``, ``(10,) -> "10"``."""
-    shape = tuple(int(s) for s in shape)
-    if len(shape) == 3:
-        return f"{shape[0]}@{shape[1]}x{shape[2]}"
-    if len(shape) == 1:
-        return str(shape[0])
-    return "x".join(map(str, shape))
 
 
 def _check_array(name: str, a: Any, *, finite: bool = True) -> np.ndarray:
@@ -146,6 +137,7 @@ class Sequential:
                 raise ValueError(f"{layer._label()}: built for input {layer.input_shape}, "
                                  f"but the previous layer gives {shape}")
             shape = tuple(layer.output_shape(shape))
+        self.layers[0].input_grad = False  # nothing upstream needs ∂L/∂x of the data
         self._pack()
         self.built = True
 

@@ -30,14 +30,6 @@ def _shape(input_shape: Any, who: str) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def _first_layer_skips_input_grad(model: Sequential) -> Sequential:
-    # Nothing upstream of the first conv needs ∂L/∂x: skip its GEMM and col2im.
-    first = model.layers[0]
-    if isinstance(first, Conv2D):
-        first.input_grad = False
-    return model
-
-
 def lenet5(activation: str = "tanh", num_classes: int = 10,
            input_shape: tuple[int, int, int] = (1, 28, 28), seed: int | None = None,
            dtype: Any = "float32") -> Sequential:
@@ -53,7 +45,6 @@ def lenet5(activation: str = "tanh", num_classes: int = 10,
     RBF units; like the course (and most modern re-implementations) this one uses max-pooling,
     full connections and a dense softmax output.
 
-    The first Conv2D gets ``input_grad = False``: nothing needs the gradient of the images.
 
     Parameters
     ----------
@@ -76,7 +67,7 @@ def lenet5(activation: str = "tanh", num_classes: int = 10,
         Dense(84, activation=activation),
         Dense(num_classes),
     ], seed=seed, dtype=dtype, input_shape=(c, h, w), name="lenet5")
-    return _first_layer_skips_input_grad(model)
+    return model
 
 
 def simple_cnn(num_classes: int = 10, input_shape: tuple[int, int, int] = (3, 32, 32),
@@ -94,4 +85,4 @@ def simple_cnn(num_classes: int = 10, input_shape: tuple[int, int, int] = (3, 32
         Flatten(),
         Dense(num_classes),
     ], seed=seed, dtype=dtype, input_shape=(c, h, w), name="simple_cnn")
-    return _first_layer_skips_input_grad(model)
+    return model

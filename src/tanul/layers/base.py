@@ -53,9 +53,9 @@ def register_layer(cls: type | None = None, *, name: str | None = None):
 
 
 def _snake(name: str) -> str:
-    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
-    s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
-    return s.lower()
+    """``MaxPool2D -> max_pool2d``, ``LeakyReLU -> leaky_relu``, ``PReLU -> prelu``: a word
+    boundary is a capital between two lower-case letters."""
+    return re.sub(r"(?<=[a-z])([A-Z])(?=[a-z])", r"_\1", name).lower()
 
 
 class Layer:
@@ -77,6 +77,8 @@ class Layer:
     built : bool
     input_shape : tuple or None
         Shape of one sample (without batch axis) the layer was built for.
+    input_grad : bool
+        Whether ``backward`` must return ∂L/∂x (see ``__init__``).
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -95,6 +97,9 @@ class Layer:
         self.input_shape: tuple[int, ...] | None = None
         self.dtype: np.dtype | None = None
         self._cache: Any = None
+        #: When False, ``backward`` may skip computing ∂L/∂x and return None (the model sets it
+        #: on its first layer, whose input gradient nobody needs). Honouring it is optional.
+        self.input_grad = True
 
     # ------------------------------------------------------------------ contract
     def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,

@@ -103,7 +103,7 @@ class Dense(Layer):
         np.matmul(x.T, dz, out=self.grads["W"])
         if self.use_bias:
             np.sum(dz, axis=0, out=self.grads["b"])
-        return dz @ self.params["W"].T
+        return dz @ self.params["W"].T if self.input_grad else None
 
     def get_config(self):
         return {

@@ -60,9 +60,6 @@ class BatchNorm2D(Layer):
     In inference mode the statistics are constants: ``∂L/∂x = γ · dy / √(running_var + ε)``.
     """
 
-    def _default_name(self) -> str:
-        return "batch_norm2d"
-
     def __init__(self, momentum: float = 0.9, eps: float = 1e-5, name: str | None = None) -> None:
         super().__init__(name=name)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not (

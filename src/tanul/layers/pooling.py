@@ -22,10 +22,6 @@ __all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
 class _Pool2D(Layer):
     """Shared bookkeeping of :class:`MaxPool2D` and :class:`AvgPool2D`."""
 
-    def _default_name(self) -> str:  # "max_pool2d", not the generic "max_pool2_d"
-        return {"MaxPool2D": "max_pool2d", "AvgPool2D": "avg_pool2d"}.get(
-            type(self).__name__, super()._default_name())
-
     def __init__(self, pool_size: int | tuple[int, int] = 2,
                  strides: int | tuple[int, int] | None = None,
                  padding: int | str | tuple[int, int] = 0, name: str | None = None) -> None:
@@ -147,9 +143,6 @@ class GlobalAvgPool2D(Layer):
     >>> GlobalAvgPool2D()(np.ones((2, 3, 4, 5))).shape
     (2, 3)
     """
-
-    def _default_name(self) -> str:
-        return "global_avg_pool2d"
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, _, _ = check_image_shape(self, input_shape)
