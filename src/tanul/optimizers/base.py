@@ -60,8 +60,10 @@ class Optimizer:
             self.lr = lr
         else:
             self.lr = _check_nonneg(cls, "lr", lr)
-        self.clipnorm = None if clipnorm is None else _check_nonneg(cls, "clipnorm", clipnorm, positive=True)
-        self.clipvalue = None if clipvalue is None else _check_nonneg(cls, "clipvalue", clipvalue, positive=True)
+        self.clipnorm = clipnorm if clipnorm is None else \
+            _check_nonneg(cls, "clipnorm", clipnorm, positive=True)
+        self.clipvalue = clipvalue if clipvalue is None else \
+            _check_nonneg(cls, "clipvalue", clipvalue, positive=True)
         self.iterations = 0
         self._p: np.ndarray | None = None
         self._g: np.ndarray | None = None
