@@ -218,7 +218,8 @@ def test_sum_empty_rejected():
 @pytest.mark.parametrize("name,cls", [("mse", MeanSquaredError), ("mae", MeanAbsoluteError),
                                       ("cross_entropy", CrossEntropy),
                                       ("sparse_categorical_crossentropy", CrossEntropy),
-                                      ("binary_cross_entropy", BinaryCrossEntropy), ("BCE", BinaryCrossEntropy)])
+                                      ("binary_cross_entropy", BinaryCrossEntropy),
+                                      ("BCE", BinaryCrossEntropy)])
 def test_get_by_name(name, cls):
     assert type(losses.get(name)) is cls
 

@@ -379,14 +379,19 @@ class Sequential:
                 idx = order[sl]
                 xb, yb = (x[idx], y[idx]) if shuffle else (x[sl], y[sl])
                 cb.on_batch_begin(b, {"size": len(idx)})
-                loss, out = self._loss_and_grads(xb, yb)
-                if not math.isfinite(loss):
-                    self._diverged(epoch, b, xb, loss)
-                self.optimizer.step()
+                # Overflow is reported once, clearly, by the finiteness checks (no warning spam).
+                with np.errstate(over="ignore", invalid="ignore"):
+                    loss, out = self._loss_and_grads(xb, yb)
+                    if not math.isfinite(loss):
+                        self._diverged(epoch, b, xb, loss)
+                    self.optimizer.step()
                 total += loss * len(idx)
                 if keep_outputs:
                     outputs[idx] = out
                 cb.on_batch_end(b, {"size": len(idx), "loss": loss})
+            if not np.isfinite(self._params).all():  # a finite loss whose gradient overflowed
+                with np.errstate(over="ignore", invalid="ignore"):
+                    self._diverged(epoch, n_batches - 1, xb, loss)
             logs: dict[str, float] = {"loss": total / n}
             if keep_outputs:
                 y_ord = y
