@@ -358,6 +358,10 @@ def test_nan_or_inf_in_inputs():
     bad[3, 2] = np.inf
     with pytest.raises(ValueError, match="NaN or inf"):
         compiled(input_shape=(4,)).predict(bad)
+    y = Y_REG.copy()
+    y[7, 0] = -np.inf
+    with pytest.raises(ValueError, match=r"fit: y: contains NaN or inf \(first at index \(7, 0\)\)"):
+        compiled(loss="mse", out=1).fit(X, y, verbose=0)
 
 
 def test_non_numeric_and_empty_inputs():
