@@ -259,3 +259,9 @@ def test_float32_gradient_stays_float32():
                                                                             (TARGET > 0) * 1.0)]:
         loss(PRED.astype(np.float32), y)
         assert loss.backward().dtype == np.float32, loss
+
+
+def test_cross_entropy_with_one_output_suggests_bce():
+    """Regression: one output unit used to give 'labels must be in [0, 0]'."""
+    with pytest.raises(ValueError, match="one output per class.*BinaryCrossEntropy"):
+        CrossEntropy()(np.zeros((4, 1)), np.array([0, 1, 0, 1]))

@@ -209,3 +209,14 @@ def test_input_shape_mismatch():
     layer.build((3,), np.random.default_rng(0), np.float64)
     with pytest.raises(ValueError, match="Expect"):
         layer.forward(np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("alpha_init", ["a", None, float("nan"), True])
+def test_prelu_bad_alpha_init(alpha_init):
+    """Regression: PReLU('a') used to fail with float()'s bare message."""
+    with pytest.raises(ValueError, match="PReLU: expected alpha_init to be a finite float"):
+        PReLU(alpha_init)
+
+
+def test_prelu_accepts_numpy_scalars():
+    assert PReLU(np.float32(0.5)).alpha_init == 0.5

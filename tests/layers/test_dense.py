@@ -174,3 +174,9 @@ def test_lazy_build_from_first_call():
     assert not layer.built
     y = layer(np.ones((3, 6), dtype=np.float64))
     assert layer.built and layer.params["W"].shape == (6, 2) and y.dtype == np.float64
+
+
+def test_one_value_per_sample_asks_for_reshape_not_flatten():
+    """Regression: x of shape (N,) used to get the advice to add a Flatten layer."""
+    with pytest.raises(ValueError, match=r"x\.reshape\(-1, 1\)"):
+        Dense(1).build((), np.random.default_rng(0), np.float32)

@@ -123,3 +123,8 @@ def test_config_and_repr():
     layer = Dropout(0.25, name="drop")
     assert Dropout(**layer.get_config()).get_config() == {"rate": 0.25, "name": "drop"}
     assert repr(layer) == "Dropout(rate=0.25, name='drop')"
+
+
+def test_numpy_scalar_rate():
+    """Regression: Dropout(np.float32(0.5)) used to be rejected."""
+    assert Dropout(np.float32(0.5)).rate == 0.5

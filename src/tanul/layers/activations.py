@@ -145,6 +145,9 @@ class PReLU(Layer):
 
     def __init__(self, alpha_init: float = 0.25, name: str | None = None) -> None:
         super().__init__(name)
+        if isinstance(alpha_init, bool) or not isinstance(alpha_init, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(alpha_init):
+            raise ValueError(f"PReLU: expected alpha_init to be a finite float, got alpha_init={alpha_init!r}")
         self.alpha_init = float(alpha_init)
 
     def build(self, input_shape, rng, dtype=np.float32):

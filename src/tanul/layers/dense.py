@@ -72,6 +72,11 @@ class Dense(Layer):
             self.regularizers["W"] = reg
 
     def build(self, input_shape, rng, dtype=np.float32):
+        if len(input_shape) == 0:
+            raise ValueError(
+                f"{self._label()}: expected input of shape (N, features), got one value per sample "
+                "(x of shape (N,)); reshape it to (N, 1) with x.reshape(-1, 1)"
+            )
         if len(input_shape) != 1:
             raise ValueError(
                 f"{self._label()}: expected input of shape (N, features), got a sample shape "
