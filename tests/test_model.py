@@ -429,3 +429,9 @@ def test_image_model_with_flatten():
     model.compile(optimizer="sgd", loss="cross_entropy")
     model.fit(x, np.array([0, 1, 0, 1, 0, 1]), epochs=1, verbose=0)
     assert model.input_shape == (1, 4, 4) and model.count_params() == 34
+
+
+def test_summary_of_an_unbuilt_model_does_not_claim_zero_parameters():
+    """Regression: an unbuilt model's summary used to say 'Trainable params: 0'."""
+    text = mlp().summary(print_fn=None)
+    assert "Trainable params: ?" in text and "not built" in text

@@ -544,8 +544,12 @@ class Sequential:
                 text.append(line)
         text.append(line)
         n_state = sum(v.size for layer in self.layers for v in layer.state.values())
-        text.append(f"Trainable params: {self.count_params():,} "
-                    f"({self.count_params() * self.dtype.itemsize / 1024:,.1f} KiB, {self.dtype.name})")
+        if self.built:
+            text.append(f"Trainable params: {self.count_params():,} "
+                        f"({self.count_params() * self.dtype.itemsize / 1024:,.1f} KiB, {self.dtype.name})")
+        else:
+            text.append("Trainable params: ? (not built yet: pass input_shape=, call build(input_shape) "
+                        "or fit)")
         if n_state:
             text.append(f"Non-trainable state: {n_state:,}")
         s = "\n".join(text)
