@@ -180,3 +180,18 @@ def test_one_value_per_sample_asks_for_reshape_not_flatten():
     """Regression: x of shape (N,) used to get the advice to add a Flatten layer."""
     with pytest.raises(ValueError, match=r"x\.reshape\(-1, 1\)"):
         Dense(1).build((), np.random.default_rng(0), np.float32)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_in_place_activation_leaves_input_and_weights_alone(activation):
+    # Dense lets these activations overwrite its fresh xW + b; nothing else may change
+    layer = Dense(4, activation=activation)
+    layer.build((3,), np.random.default_rng(0), np.float64)
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    x0, W0 = x.copy(), layer.params["W"].copy()
+    y = layer.forward(x)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(layer.params["W"], W0)
+    expected = activations.get(activation)(x0 @ W0 + layer.params["b"])
+    np.testing.assert_array_equal(y, expected)
+    assert not np.shares_memory(y, x)

@@ -98,8 +98,8 @@ class Dense(Layer):
         if self.use_bias:
             z += self.params["b"]
         self._cache = x
-        if self.activation is not None:
-            z = self.activation.forward(z, training)
+        if self.activation is not None:  # z is ours: the activation may overwrite it
+            z = getattr(self.activation, "forward_owned", self.activation.forward)(z, training)
         return z
 
     def backward(self, dy):
