@@ -36,9 +36,11 @@ def fever_data(n: int, seed: int, task: str):
     """
     try:
         from tanul.datasets import fever
-        return fever(n=n, seed=seed, task=task)
-    except (ImportError, AttributeError):
+    except ImportError:
         pass
+    else:
+        x, y = fever(n=n, seed=seed, task=task)
+        return np.asarray(x, np.float32), np.asarray(y).reshape(-1)
     rng = np.random.default_rng(seed)
     temp = rng.uniform(36.5, 40.5, n)
     dose = rng.uniform(0.0, 100.0, n)
