@@ -435,3 +435,30 @@ def test_summary_of_an_unbuilt_model_does_not_claim_zero_parameters():
     """Regression: an unbuilt model's summary used to say 'Trainable params: 0'."""
     text = mlp().summary(print_fn=None)
     assert "Trainable params: ?" in text and "not built" in text
+
+
+def test_a_layer_that_rebinds_its_gradient_still_trains():
+    """The model copies a rebound gradient back into its flat buffer (the design's promise)."""
+    from tanul.layers import Layer
+
+    class Scale(Layer):                       # y = a·x with one learnable a, written carelessly
+        def build(self, input_shape, rng, dtype=np.float32):
+            self.params["a"] = np.ones(1, dtype)
+            super().build(input_shape, rng, dtype)
+
+        def forward(self, x, training=False):
+            self._cache = x
+            return x * self.params["a"]
+
+        def backward(self, dy):
+            self.grads["a"] = np.array([np.sum(dy * self._cache)], dy.dtype)   # rebinds!
+            return dy * self.params["a"]
+
+    model = Sequential([Scale()], dtype="float64", input_shape=(1,))
+    model.compile(optimizer=SGD(lr=0.1), loss="mse")
+    x, y = np.array([[1.0], [2.0]]), np.array([[3.0], [6.0]])     # best a = 3
+    for _ in range(3):
+        model.train_on_batch(x, y)
+        assert np.shares_memory(model.layers[0].grads["a"], model.grads)
+    model.fit(x, y, epochs=200, batch_size=None, verbose=0)
+    assert model.layers[0].params["a"][0] == pytest.approx(3.0, abs=1e-6)

@@ -102,6 +102,7 @@ class Sequential:
         self._params = np.empty(0, self.dtype)
         self._grads = np.empty(0, self.dtype)
         self._index: dict[str, tuple[Layer, str, int, tuple[int, ...]]] = {}
+        self._grad_views: dict[str, np.ndarray] = {}  # the views handed to the layers, by name
         for layer in layers or []:
             self.add(layer)
         if input_shape is not None:
@@ -150,6 +151,7 @@ class Sequential:
         self._params = np.empty(total, self.dtype)
         self._grads = np.zeros(total, self.dtype)
         self._index = {}
+        self._grad_views = {}
         off = 0
         for layer, k, p in entries:
             n = p.size
@@ -157,17 +159,20 @@ class Sequential:
             pv[...] = p
             layer.params[k] = pv
             layer.grads[k] = self._grads[off:off + n].reshape(p.shape)
+            self._grad_views[f"{layer.name}.{k}"] = layer.grads[k]
             self._index[f"{layer.name}.{k}"] = (layer, k, off, p.shape)
             off += n
 
     def _sync_grads(self) -> None:
         """Copy back gradients that a user layer rebound instead of writing in place."""
-        for layer, k, off, shape in self._index.values():
+        for name, (layer, k, off, shape) in self._index.items():
             g = layer.grads[k]
+            if g is self._grad_views.get(name):  # the usual case: written in place
+                continue
             view = self._grads[off:off + g.size]
             if not np.shares_memory(g, view):
                 view.reshape(shape)[...] = g
-                layer.grads[k] = view.reshape(shape)
+                layer.grads[k] = self._grad_views[name] = view.reshape(shape)
 
     def _ensure_built(self, x: np.ndarray) -> None:
         if not self.built:

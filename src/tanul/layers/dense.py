@@ -107,7 +107,7 @@ class Dense(Layer):
         dz = dy if self.activation is None else self.activation.backward(dy)
         np.matmul(x.T, dz, out=self.grads["W"])
         if self.use_bias:
-            np.sum(dz, axis=0, out=self.grads["b"])
+            dz.sum(axis=0, out=self.grads["b"])
         return dz @ self.params["W"].T if self.input_grad else None
 
     def get_config(self):
