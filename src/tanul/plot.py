@@ -55,7 +55,10 @@ def _finish(fig, save: Any, dpi: int = 110):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi)
+            fig.savefig(fh, format=fmt, dpi=dpi, bbox_inches="tight")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -355,11 +358,11 @@ def plot_decision_boundary(model: Any, x: Any, y: Any, *, resolution: int = 200,
         p1 = (out if out.ndim == 1 else out[:, 1]).reshape(gx.shape)
         if p1.min() < 0 or p1.max() > 1:  # raw scores, not probabilities: squash for the colour scale
             p1 = 1.0 / (1.0 + np.exp(-np.clip(p1, -30, 30)))
-        im = ax.imshow(p1, origin="lower", extent=extent, cmap="RdBu_r", vmin=0, vmax=1, alpha=0.75,
+        im = ax.imshow(p1, origin="lower", extent=extent, cmap="RdBu_r", vmin=0, vmax=1, alpha=0.55,
                        aspect="auto", interpolation="bilinear")
         fig.colorbar(im, ax=ax, label="P(class 1)", fraction=0.046, pad=0.04)
         ax.contour(gx, gy, p1, levels=[0.5], colors="k", linewidths=1.2)
-        point_colors = colormaps["RdBu_r"](np.where(ya == classes.max(), 0.9, 0.1))
+        point_colors = colormaps["RdBu_r"](np.where(ya == classes.max(), 0.97, 0.03))
     else:
         cls = out.argmax(axis=1).reshape(gx.shape)
         conf = out.max(axis=1).reshape(gx.shape)
@@ -367,7 +370,7 @@ def plot_decision_boundary(model: Any, x: Any, y: Any, *, resolution: int = 200,
             conf = np.full_like(conf, 1.0)
         cmap = colormaps["tab10"]
         rgba = cmap(cls % 10)
-        rgba[..., 3] = 0.25 + 0.5 * conf
+        rgba[..., 3] = 0.15 + 0.35 * conf
         ax.imshow(rgba, origin="lower", extent=extent, aspect="auto", interpolation="nearest")
         point_colors = cmap(ya.astype(np.int64) % 10)
     for c in classes:
