@@ -45,7 +45,9 @@ def _check_array(name: str, a: Any, *, finite: bool = True) -> np.ndarray:
         raise TypeError(f"{name}: expected numeric data, got dtype {arr.dtype}")
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, got shape {arr.shape}")
-    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    # min and max propagate NaN and expose ±inf without a temporary of the size of the data
+    if finite and arr.dtype.kind == "f" and arr.size and \
+            not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
                          "clean or impute the data before training")
@@ -379,14 +381,19 @@ class Sequential:
                 idx = order[sl]
                 xb, yb = (x[idx], y[idx]) if shuffle else (x[sl], y[sl])
                 cb.on_batch_begin(b, {"size": len(idx)})
-                loss, out = self._loss_and_grads(xb, yb)
-                if not math.isfinite(loss):
-                    self._diverged(epoch, b, xb, loss)
-                self.optimizer.step()
+                # Overflow is reported once, clearly, by the finiteness checks (no warning spam).
+                with np.errstate(over="ignore", invalid="ignore"):
+                    loss, out = self._loss_and_grads(xb, yb)
+                    if not math.isfinite(loss):
+                        self._diverged(epoch, b, xb, loss)
+                    self.optimizer.step()
                 total += loss * len(idx)
                 if keep_outputs:
                     outputs[idx] = out
                 cb.on_batch_end(b, {"size": len(idx), "loss": loss})
+            if not np.isfinite(self._params).all():  # a finite loss whose gradient overflowed
+                with np.errstate(over="ignore", invalid="ignore"):
+                    self._diverged(epoch, n_batches - 1, xb, loss)
             logs: dict[str, float] = {"loss": total / n}
             if keep_outputs:
                 y_ord = y
@@ -553,8 +560,12 @@ class Sequential:
                 text.append(line)
         text.append(line)
         n_state = sum(v.size for layer in self.layers for v in layer.state.values())
-        text.append(f"Trainable params: {self.count_params():,} "
-                    f"({self.count_params() * self.dtype.itemsize / 1024:,.1f} KiB, {self.dtype.name})")
+        if self.built:
+            text.append(f"Trainable params: {self.count_params():,} "
+                        f"({self.count_params() * self.dtype.itemsize / 1024:,.1f} KiB, {self.dtype.name})")
+        else:
+            text.append("Trainable params: ? (not built yet: pass input_shape=, call build(input_shape) "
+                        "or fit)")
         if n_state:
             text.append(f"Non-trainable state: {n_state:,}")
         s = "\n".join(text)
