@@ -14,6 +14,7 @@ from tanul import (
     regularizers,
     testing,
 )
+from tanul.io import ModelFileError, load_model
 from tanul.layers import (
     AvgPool2D,
     BatchNorm2D,
@@ -40,7 +41,7 @@ from tanul.optimizers import SGD, Adam, AdamW
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__", "Sequential", "TrainingDivergedError",
+    "__version__", "Sequential", "TrainingDivergedError", "load_model", "ModelFileError",
     "Layer", "register_layer", "Dense", "Dropout", "Flatten",
     "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm2D",
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",

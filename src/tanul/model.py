@@ -507,6 +507,22 @@ class Sequential:
         """The flat gradient buffer of the last backward pass."""
         return self._grads
 
+    # ------------------------------------------------------------------ files
+    def save(self, path: Any, include_optimizer: bool = True) -> None:
+        """Write the whole model to a ``.tanul`` file (see :mod:`tanul.io`; no pickle, atomic)."""
+        from tanul.io import save_model
+        save_model(self, path, include_optimizer=include_optimizer)
+
+    def save_weights(self, path: Any) -> None:
+        """Write only the parameters and state arrays (see :func:`tanul.io.save_weights`)."""
+        from tanul.io import save_weights
+        save_weights(self, path)
+
+    def load_weights(self, path: Any) -> None:
+        """Load parameters saved by :meth:`save_weights` or :meth:`save`; shapes are checked."""
+        from tanul.io import load_weights
+        load_weights(self, path)
+
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         return {
