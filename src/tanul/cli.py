@@ -20,7 +20,7 @@ def command(name: str, help: str):
     """Register a subcommand: decorate ``run(args)``; ``run.add_arguments(parser)`` is optional."""
 
     def deco(run: Callable) -> Callable:
-        COMMANDS[name] = (help, getattr(run, "add_arguments", lambda p: None), run)
+        COMMANDS[name] = (help, lambda p: getattr(run, "add_arguments", lambda _: None)(p), run)
         return run
 
     return deco

