@@ -5,6 +5,7 @@
 * :func:`weather` (Huber et al.'s European daily weather, 2000-2010), :func:`load_temperature_csv`.
 """
 
+from tanul.datasets.mnist import DownloadError, load_idx, mnist, mnist_sample
 from tanul.datasets.small import TOY2D, digits, fever, toy2d
 
-__all__ = ["digits", "toy2d", "fever", "TOY2D"]
+__all__ = ["digits", "toy2d", "fever", "TOY2D", "load_idx", "mnist", "mnist_sample", "DownloadError"]
