@@ -43,8 +43,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     try:
         datasets.mnist(path=args.data, split="both")
     except (OSError, ValueError, ImportError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"MNIST is not available ({first[:160]}); training on scikit-learn's 8x8 digits instead.",
+        why = str(exc).split(" (")[0] if str(exc) else type(exc).__name__
+        print(f"MNIST is not available ({why}); training LeNet-5 on scikit-learn's 8x8 digits instead.",
               flush=True)
         dataset = "digits"
     epochs = args.epochs or (5 if dataset == "mnist" else 15)

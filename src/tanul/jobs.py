@@ -167,6 +167,11 @@ def _report(y_true: np.ndarray, proba: np.ndarray) -> tuple[str, dict[str, float
     y_pred = proba.argmax(axis=1)
     labels = list(range(proba.shape[1]))
     text = metrics.classification_report(y_true, y_pred, labels=labels, digits=4)
+    cm = metrics.confusion_matrix(y_true, y_pred, labels=labels)
+    rows = ["Confusion matrix (rows: true class, columns: predicted):",
+            "      " + " ".join(f"{j:>5d}" for j in labels)]
+    rows += [f"{i:>5d} " + " ".join(f"{v:>5d}" for v in row) for i, row in enumerate(cm)]
+    text += "\n" + "\n".join(rows) + "\n"
     scores = {"accuracy": float(metrics.accuracy(y_true, y_pred)),
               "f1_macro": float(metrics.f1(y_true, y_pred, average="macro", labels=labels))}
     return text, scores

@@ -93,6 +93,8 @@ def _fetch(name: str, cache_dir: Any, timeout: float) -> Path:
         raise ImportError("downloading MNIST needs pooch: pip install 'tanul[data]' (or pass path= "
                           "a folder with the IDX files)") from exc
     folder = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("tanul")) / "mnist"
+    if not (folder / name).exists():
+        pooch.get_logger().setLevel("WARNING")  # one line of ours instead of one per mirror
     errors = []
     for mirror in MNIST_MIRRORS:
         try:
