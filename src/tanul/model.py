@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import copy
 import math
+import signal
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -52,6 +55,32 @@ def _check_array(name: str, a: Any, *, finite: bool = True) -> np.ndarray:
         raise ValueError(f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
                          "clean or impute the data before training")
     return arr
+
+
+class _CtrlC:
+    """While ``fit`` runs: the first Ctrl-C lets the current batch finish, then training stops
+    cleanly (callbacks' ``on_train_end`` runs, e.g. EarlyStopping restores the best weights);
+    a second Ctrl-C interrupts at once. Only in the main thread (signals live there)."""
+
+    def __enter__(self) -> _CtrlC:
+        self.pressed = False
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._old = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+                self._old = None
+        return self
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+        print("\nCtrl-C: stopping after this batch (press again to abort at once)", file=sys.stderr)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 class Sequential:
@@ -367,7 +396,8 @@ class Sequential:
         if not self.optimizer.built or self.optimizer._p is not self._params:
             self._build_optimizer()
 
-        cbs = [self.history] + list(callbacks or [])
+        # History after the user's callbacks, so that what they add to the logs (lr) is recorded
+        cbs = list(callbacks or []) + [self.history]
         if verbose and not any(isinstance(cb, ProgressBar) for cb in cbs):
             cbs.append(ProgressBar(verbose=verbose))
         cb = CallbackList(cbs, model=self)
@@ -376,40 +406,54 @@ class Sequential:
         keep_outputs = bool(self.metrics)
         cb.on_train_begin({"epochs": epochs, "samples": n, "batch_size": batch_size,
                            "steps": n_batches})
-        for epoch in range(initial_epoch, epochs):
-            cb.on_epoch_begin(epoch)
-            order = self.rng.permutation(n) if shuffle else np.arange(n)
-            outputs = np.empty((n, *self.output_shape), self.dtype) if keep_outputs else None
-            total = 0.0
-            for b in range(n_batches):
-                sl = slice(b * batch_size, (b + 1) * batch_size)
-                idx = order[sl]
-                xb, yb = (x[idx], y[idx]) if shuffle else (x[sl], y[sl])
-                cb.on_batch_begin(b, {"size": len(idx)})
-                # Overflow is reported once, clearly, by the finiteness checks (no warning spam).
-                with np.errstate(over="ignore", invalid="ignore"):
-                    loss, out = self._loss_and_grads(xb, yb)
-                    if not math.isfinite(loss):
-                        self._diverged(epoch, b, xb, loss)
-                    self.optimizer.step()
-                total += loss * len(idx)
+        nan_ok = any(type(c).__name__ == "TerminateOnNaN" for c in cbs)
+        self.history.interrupted = False
+        epoch = initial_epoch
+        with _CtrlC() as ctrl_c:
+            for epoch in range(initial_epoch, epochs):
+                cb.on_epoch_begin(epoch)
+                order = self.rng.permutation(n) if shuffle else np.arange(n)
+                outputs = np.empty((n, *self.output_shape), self.dtype) if keep_outputs else None
+                total = 0.0
+                for b in range(n_batches):
+                    sl = slice(b * batch_size, (b + 1) * batch_size)
+                    idx = order[sl]
+                    xb, yb = (x[idx], y[idx]) if shuffle else (x[sl], y[sl])
+                    cb.on_batch_begin(b, {"size": len(idx)})
+                    # Overflow is reported once, clearly, by the finiteness checks (no warning spam).
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        loss, out = self._loss_and_grads(xb, yb)
+                        if not math.isfinite(loss):
+                            if nan_ok:  # TerminateOnNaN: stop quietly instead of raising
+                                cb.on_batch_end(b, {"size": len(idx), "loss": loss})
+                                break
+                            self._diverged(epoch, b, xb, loss)
+                        self.optimizer.step()
+                    total += loss * len(idx)
+                    if keep_outputs:
+                        outputs[idx] = out
+                    cb.on_batch_end(b, {"size": len(idx), "loss": loss})
+                    if ctrl_c.pressed:
+                        break
+                if ctrl_c.pressed or self.stop_training and not math.isfinite(loss):
+                    self.history.interrupted = ctrl_c.pressed
+                    if ctrl_c.pressed:
+                        print(f"\nfit: interrupted (Ctrl-C) in epoch {epoch + 1} after batch {b + 1}; "
+                              "the weights are those after that batch", file=sys.stderr)
+                    break
+                if not np.isfinite(self._params).all():  # a finite loss whose gradient overflowed
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        self._diverged(epoch, n_batches - 1, xb, loss)
+                logs: dict[str, float] = {"loss": total / n}
                 if keep_outputs:
-                    outputs[idx] = out
-                cb.on_batch_end(b, {"size": len(idx), "loss": loss})
-            if not np.isfinite(self._params).all():  # a finite loss whose gradient overflowed
-                with np.errstate(over="ignore", invalid="ignore"):
-                    self._diverged(epoch, n_batches - 1, xb, loss)
-            logs: dict[str, float] = {"loss": total / n}
-            if keep_outputs:
-                y_ord = y
-                logs.update(self._metric_values(y_ord, outputs))
-            if validation_data is not None:
-                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cb.on_train_end({"epoch": epoch})
+                    logs.update(self._metric_values(y, outputs))
+                if validation_data is not None:
+                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        cb.on_train_end({"epoch": epoch, "interrupted": self.history.interrupted})
         return self.history
 
     def _metric_values(self, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
