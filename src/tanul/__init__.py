@@ -17,6 +17,7 @@ from tanul import (
 from tanul.io import ModelFileError, load_model
 from tanul.layers import (
     AvgPool2D,
+    BatchNorm,
     BatchNorm2D,
     Conv2D,
     Dense,
@@ -36,7 +37,7 @@ from tanul.layers import (
     register_layer,
 )
 from tanul.model import Sequential, TrainingDivergedError
-from tanul.optimizers import SGD, Adam, AdamW
+from tanul.optimizers import LBFGS, SGD, AdaDelta, AdaGrad, Adam, AdamW, RMSProp
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,6 @@ __all__ = [
     "Layer", "register_layer", "Dense", "Dropout", "Flatten",
     "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm2D",
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
-    "SGD", "Adam", "AdamW",
+    "SGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "LBFGS", "BatchNorm",
     "callbacks", "initializers", "layers", "losses", "models", "optimizers", "regularizers", "testing",
 ]
