@@ -113,6 +113,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 _cmd_evaluate.add_arguments = _evaluate_args
 
 
+@command("forecast", "forecast a city's daily mean temperature 1, 7 and 30 days ahead (weather data)")
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from tanul.forecast import run_command
+
+    return run_command(args)
+
+
+def _forecast_args(p: argparse.ArgumentParser) -> None:
+    from tanul.forecast import add_arguments
+
+    add_arguments(p)
+
+
+_cmd_forecast.add_arguments = _forecast_args
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tanul import __version__
 

@@ -7,5 +7,7 @@
 
 from tanul.datasets.mnist import DownloadError, load_idx, mnist, mnist_sample
 from tanul.datasets.small import TOY2D, digits, fever, toy2d
+from tanul.datasets.weather import WeatherData, load_temperature_csv, weather
 
-__all__ = ["digits", "toy2d", "fever", "TOY2D", "load_idx", "mnist", "mnist_sample", "DownloadError"]
+__all__ = ["digits", "toy2d", "fever", "TOY2D", "load_idx", "mnist", "mnist_sample", "DownloadError",
+           "weather", "load_temperature_csv", "WeatherData"]
