@@ -6,11 +6,15 @@
 
 from tanul import (
     callbacks,
+    datasets,
     initializers,
+    io,
     layers,
     losses,
+    metrics,
     models,
     optimizers,
+    preprocessing,
     regularizers,
     testing,
 )
@@ -47,5 +51,6 @@ __all__ = [
     "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm2D",
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "SGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "LBFGS", "BatchNorm",
-    "callbacks", "initializers", "layers", "losses", "models", "optimizers", "regularizers", "testing",
+    "callbacks", "datasets", "initializers", "io", "layers", "losses", "metrics", "models", "optimizers",
+    "preprocessing", "regularizers", "testing",
 ]

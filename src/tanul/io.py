@@ -52,6 +52,12 @@ FORMAT_VERSION = 1
 _FORMAT = "tanul"
 
 
+#: what the zip and npy readers may raise on damaged bytes (found by tests/test_fuzz_io.py)
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, OSError,
+                NotImplementedError, RuntimeError, UnicodeDecodeError, OverflowError, IndexError,
+                MemoryError)
+
+
 class ModelFileError(ValueError):
     """A file is not a valid tanul model/weights/checkpoint file (the message says why)."""
 
@@ -220,13 +226,13 @@ class _Archive:
         self.data = self.path.read_bytes()
         try:
             self.zf = zipfile.ZipFile(_io.BytesIO(self.data))
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, OSError) as exc:
+        except _READ_ERRORS as exc:
             raise self.error(f"not a tanul file (not a zip archive, or truncated): {exc}") from None
         try:
             raw = self.zf.read("config.json")
         except KeyError:
             raise self.error("not a tanul file: config.json is missing") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, OSError) as exc:
+        except _READ_ERRORS as exc:
             raise self.error(f"config.json is corrupted: {exc}") from None
         try:
             self.config = json.loads(raw.decode("utf-8"))
@@ -260,11 +266,11 @@ class _Archive:
             raw = self.zf.read(member)
         except KeyError:
             raise self.error(f"array {member!r} is missing") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, OSError) as exc:
+        except _READ_ERRORS as exc:
             raise self.error(f"array {member!r} is corrupted: {exc}") from None
         try:
             a = np.load(_io.BytesIO(raw), allow_pickle=False)
-        except (ValueError, EOFError, OSError, struct.error, SyntaxError, TypeError) as exc:
+        except (*_READ_ERRORS, SyntaxError, TypeError) as exc:
             raise self.error(f"array {member!r} cannot be read (tanul never stores pickled "
                              f"objects): {exc}") from None
         if not isinstance(a, np.ndarray):
@@ -281,8 +287,7 @@ def _guard(path: str | os.PathLike, fn: Any, *args: Any) -> Any:
         return fn(*args)
     except (ModelFileError, FileNotFoundError):
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError,
-            RecursionError, zipfile.BadZipFile, zlib.error) as exc:
+    except (KeyError, TypeError, AttributeError, RecursionError, *_READ_ERRORS) as exc:
         msg = str(exc) if not isinstance(exc, KeyError) else f"missing entry {exc}"
         raise ModelFileError(f"{path}: malformed tanul file: {type(exc).__name__}: {msg}") from None
 
