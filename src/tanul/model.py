@@ -28,6 +28,7 @@ from tanul.callbacks import Callback, CallbackList, History, ProgressBar
 from tanul.layers import base as layer_base
 from tanul.layers.base import Layer
 from tanul.layers.conv import format_shape
+from tanul.ops.parallel import blas_single_threaded
 
 __all__ = ["Sequential", "TrainingDivergedError"]
 
@@ -409,7 +410,7 @@ class Sequential:
         nan_ok = any(type(c).__name__ == "TerminateOnNaN" for c in cbs)
         self.history.interrupted = False
         epoch = initial_epoch
-        with _CtrlC() as ctrl_c:
+        with _CtrlC() as ctrl_c, blas_single_threaded(self._has_conv()):
             for epoch in range(initial_epoch, epochs):
                 cb.on_epoch_begin(epoch)
                 order = self.rng.permutation(n) if shuffle else np.arange(n)
@@ -455,6 +456,11 @@ class Sequential:
                     break
         cb.on_train_end({"epoch": epoch, "interrupted": self.history.interrupted})
         return self.history
+
+    def _has_conv(self) -> bool:
+        """Image layers run their own batch-parallel threads (tanul.ops.parallel)."""
+        return any(type(layer).__module__.startswith(("tanul.layers.conv", "tanul.layers.pooling"))
+                   for layer in self.layers)
 
     def _metric_values(self, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
         scores = self.loss.link(outputs)
