@@ -7,9 +7,10 @@ The steps, each a function here so that a learner can run them one by one
    days of the city's variables, day *t* of the other places' variables, the day of year of
    *t* and of the target day as sin/cos) and the target ``temp_mean[t + h]``.
 2. :func:`split_by_target_date`: chronological train / validation / test split by the
-   *target* date (default: targets in 2000-2007 / 2008 / 2009 onwards), so that no test target
-   is ever seen in training, not even as a feature of a training sample's window... except as
-   the *past* of a later test day, which is what a real forecaster sees too.
+   *target* date (default: targets in 2000-2007 / 2008 / 2009 onwards). A sample's features
+   may reach back into an earlier period (a test sample of early January 2009 looks at late
+   December 2008): that is the past, which a real forecaster sees too; no sample ever sees a
+   day after its own day *t*.
 3. Scalers fitted on the training period only; the network learns standardised targets and its
    predictions are turned back into °C.
 4. Baselines next to the network: persistence (``T̂(t+h) = T(t)``), climatology (the training
