@@ -35,13 +35,13 @@ def test_toy2d_labels_follow_their_rule():
 
 def test_fever():
     x, t = fever(300, seed=0)
-    assert x.shape == (300, 4) and t.shape == (300, 1)
-    assert 35.5 < t.mean() < 38.5
-    x, y = fever(300, seed=0, task="classification")
-    assert set(np.unique(y)) <= {0, 1} and 0.05 < y.mean() < 0.7
-    # chills raise the temperature in the generator's formula
-    x, t = fever(2000, seed=1)
-    assert t[x[:, 2] == 1].mean() > t[x[:, 2] == 0].mean() + 0.5
+    assert x.shape == (300, 2) and t.shape == (300,) and t.dtype == np.float32
+    assert 36.5 <= x[:, 0].min() and x[:, 0].max() <= 40.5 and 0 <= x[:, 1].min() and x[:, 1].max() <= 100
+    # the generator's rule, written out: T2 = 36.8 + (T - 36.8)·exp(-0.025 d) + N(0, 0.1²)
+    resid = t - (36.8 + (x[:, 0] - 36.8) * np.exp(-0.025 * x[:, 1]))
+    assert abs(resid.mean()) < 0.03 and 0.07 < resid.std() < 0.13
+    x, y = fever(600, seed=0, task="classification")
+    assert set(np.unique(y)) == {0, 1, 2}
 
 
 def test_errors_list_known_names():

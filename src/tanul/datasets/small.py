@@ -75,30 +75,31 @@ def toy2d(name: str = "circle", n: int = 400, noise: float = 0.1, seed: int | No
 
 def fever(n: int = 200, seed: int | None = None, task: str = "regression"
           ) -> tuple[np.ndarray, np.ndarray]:
-    """The course's first example: predict body temperature (or fever) from symptoms.
+    """The course's first example (lecture 1): body temperature and drug dose -> temperature
+    two hours later.
 
-    A documented synthetic population (lecture 1): features per patient are ``age`` (years),
-    ``heart_rate`` (beats/min), ``chills`` (0/1) and ``fatigue`` (0-10); the temperature is
+    A documented synthetic population: temperature ``T ~ U(36.5, 40.5)`` °C, dose
+    ``d ~ U(0, 100)`` mg, and two hours later
 
-    ``T = 36.6 + 0.045 (heart_rate - 70) + 0.6 chills + 0.08 fatigue + 0.002 (age - 40) + ε``,
-    ``ε ~ N(0, 0.2)`` °C.
+    ``T₂ = 36.8 + (T − 36.8) · exp(−0.025 d) + ε``,  ``ε ~ N(0, 0.1²)`` °C:
 
-    With ``task="classification"`` the target is ``fever = T >= 38.0`` (0/1 int64); with
-    ``"regression"`` it is ``T`` as float32 of shape ``(n, 1)``. ``x`` is float32 ``(n, 4)`` in the
-    original units: standardise it (fitted on the training part) before training.
+    the drug pulls the temperature towards 36.8 °C, the more the larger the dose. The course's
+    rows (38.6, 25), (37.8, 25), (37.3, 50), (38.2, 50) lie inside this range.
+
+    Returns ``x`` float32 ``(n, 2)`` = [temperature °C, dose mg] in the original units
+    (standardise them on the training part) and, with ``task="regression"``, ``T₂`` as float32
+    ``(n,)``; with ``task="classification"`` the class of ``T₂`` as int64: 0 normal
+    (< 37.5 °C), 1 elevated (37.5-38.0), 2 fever (>= 38.0).
     """
     if task not in ("regression", "classification"):
         raise ValueError(f"fever: expected task 'regression' or 'classification', got {task!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"fever: expected n to be a positive int, got {n!r}")
     rng = np.random.default_rng(seed)
-    age = rng.uniform(5, 85, n)
-    chills = (rng.uniform(size=n) < 0.35).astype(float)
-    fatigue = np.clip(rng.normal(3 + 3 * chills, 2), 0, 10)
-    heart = rng.normal(72 + 18 * chills, 10)
-    temp = (36.6 + 0.045 * (heart - 70) + 0.6 * chills + 0.08 * fatigue + 0.002 * (age - 40)
-            + rng.normal(0, 0.2, n))
-    x = np.stack([age, heart, chills, fatigue], axis=1).astype(np.float32)
+    temp = rng.uniform(36.5, 40.5, n)
+    dose = rng.uniform(0.0, 100.0, n)
+    after = 36.8 + (temp - 36.8) * np.exp(-0.025 * dose) + rng.normal(0.0, 0.1, n)
+    x = np.stack([temp, dose], axis=1).astype(np.float32)
     if task == "classification":
-        return x, (temp >= 38.0).astype(np.int64)
-    return x, temp.astype(np.float32).reshape(-1, 1)
+        return x, np.digitize(after, [37.5, 38.0]).astype(np.int64)
+    return x, after.astype(np.float32)
