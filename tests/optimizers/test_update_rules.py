@@ -224,3 +224,22 @@ def test_optimizer_argument_errors():
         tanul.optimizers.get("adamax")
     with pytest.raises(ValueError, match="max_iter"):
         LBFGS(max_iter=0)
+
+
+@pytest.mark.parametrize(("opt", "epochs"), [
+    (SGD(lr=0.1), 30), (SGD(lr=0.05, momentum=0.9), 20), (SGD(lr=0.05, momentum=0.9, nesterov=True), 20),
+    (AdaGrad(lr=0.05), 20), (AdaDelta(lr=1.0), 30), (RMSProp(lr=1e-3), 20), (Adam(lr=1e-3), 20),
+    (AdamW(lr=1e-3, weight_decay=1e-4), 20), ("lbfgs", 150),
+], ids=lambda v: type(v).__name__ if not isinstance(v, (int, str)) else str(v))
+def test_every_optimiser_trains_the_digits_network(opt, epochs):
+    """Issue 4: each optimiser, with a sensible learning rate, reaches >= 0.95 test accuracy."""
+    pytest.importorskip("sklearn")
+    from tanul.datasets import digits
+    from tanul.preprocessing import train_test_split
+    x, y = digits()
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, stratify=y, seed=0)
+    model = tanul.Sequential([tanul.Dense(64, activation="relu"), tanul.Dense(64, activation="relu"),
+                              tanul.Dense(10)], seed=0)
+    model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
+    model.fit(x_tr, y_tr, epochs=epochs, batch_size=32, verbose=0)
+    assert model.evaluate(x_te, y_te)["accuracy"] >= 0.95

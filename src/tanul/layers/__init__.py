@@ -16,11 +16,12 @@ from tanul.layers.dense import Dense
 from tanul.layers.dropout import Dropout
 from tanul.layers.normalization import BatchNorm, BatchNorm2D
 from tanul.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+from tanul.ops.conv import conv_output_size, conv_param_count
 from tanul.layers.reshape import Flatten
 
 __all__ = [
     "Layer", "LAYERS", "get", "register_layer", "serialize",
     "Dense", "Dropout", "Flatten", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
-    "BatchNorm2D", "BatchNorm", "format_shape",
+    "BatchNorm2D", "BatchNorm", "format_shape", "conv_output_size", "conv_param_count",
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
 ]
