@@ -16,8 +16,8 @@ from tanul.layers.dense import Dense
 from tanul.layers.dropout import Dropout
 from tanul.layers.normalization import BatchNorm, BatchNorm2D
 from tanul.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
-from tanul.ops.conv import conv_output_size, conv_param_count
 from tanul.layers.reshape import Flatten
+from tanul.ops.conv import conv_output_size, conv_param_count
 
 __all__ = [
     "Layer", "LAYERS", "get", "register_layer", "serialize",
