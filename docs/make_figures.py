@@ -48,7 +48,7 @@ def main() -> None:
                      save=OUT / "misclassified.png")
 
     xs, ys = toy2d("spiral", n=400, seed=0)
-    net = tanul.Sequential([tanul.Dense(32, activation="tanh"), tanul.Dense(32, activation="tanh"),
+    net = tanul.Sequential([tanul.Dense(64, activation="relu"), tanul.Dense(64, activation="relu"),
                             tanul.Dense(2)], seed=0)
     net.compile(optimizer=tanul.Adam(lr=0.01), loss="cross_entropy", metrics=["accuracy"])
     net.fit(xs, ys, epochs=300, batch_size=32, verbose=0)

@@ -6,16 +6,22 @@
 
 from tanul import (
     callbacks,
+    datasets,
     initializers,
+    io,
     layers,
     losses,
+    metrics,
     models,
     optimizers,
+    preprocessing,
     regularizers,
     testing,
 )
+from tanul.io import ModelFileError, load_model
 from tanul.layers import (
     AvgPool2D,
+    BatchNorm,
     BatchNorm2D,
     Conv2D,
     Dense,
@@ -35,15 +41,16 @@ from tanul.layers import (
     register_layer,
 )
 from tanul.model import Sequential, TrainingDivergedError
-from tanul.optimizers import SGD, Adam, AdamW
+from tanul.optimizers import LBFGS, SGD, AdaDelta, AdaGrad, Adam, AdamW, RMSProp
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__", "Sequential", "TrainingDivergedError",
+    "__version__", "Sequential", "TrainingDivergedError", "load_model", "ModelFileError",
     "Layer", "register_layer", "Dense", "Dropout", "Flatten",
     "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm2D",
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
-    "SGD", "Adam", "AdamW",
-    "callbacks", "initializers", "layers", "losses", "models", "optimizers", "regularizers", "testing",
+    "SGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "LBFGS", "BatchNorm",
+    "callbacks", "datasets", "initializers", "io", "layers", "losses", "metrics", "models", "optimizers",
+    "preprocessing", "regularizers", "testing",
 ]

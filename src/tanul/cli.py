@@ -20,7 +20,7 @@ def command(name: str, help: str):
     """Register a subcommand: decorate ``run(args)``; ``run.add_arguments(parser)`` is optional."""
 
     def deco(run: Callable) -> Callable:
-        COMMANDS[name] = (help, getattr(run, "add_arguments", lambda p: None), run)
+        COMMANDS[name] = (help, lambda p: getattr(run, "add_arguments", lambda _: None)(p), run)
         return run
 
     return deco
@@ -43,8 +43,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     try:
         datasets.mnist(path=args.data, split="both")
     except (OSError, ValueError, ImportError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"MNIST is not available ({first[:160]}); training on scikit-learn's 8x8 digits instead.",
+        why = str(exc).split(" (")[0] if str(exc) else type(exc).__name__
+        print(f"MNIST is not available ({why}); training LeNet-5 on scikit-learn's 8x8 digits instead.",
               flush=True)
         dataset = "digits"
     epochs = args.epochs or (5 if dataset == "mnist" else 15)
@@ -111,6 +111,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 _cmd_evaluate.add_arguments = _evaluate_args
+
+
+@command("forecast", "forecast a city's daily mean temperature 1, 7 and 30 days ahead (weather data)")
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from tanul.forecast import run_command
+
+    return run_command(args)
+
+
+def _forecast_args(p: argparse.ArgumentParser) -> None:
+    from tanul.forecast import add_arguments
+
+    add_arguments(p)
+
+
+_cmd_forecast.add_arguments = _forecast_args
 
 
 def build_parser() -> argparse.ArgumentParser:

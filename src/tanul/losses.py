@@ -131,6 +131,10 @@ class CrossEntropy(Loss):
     def check_target(self, y_true, pred_shape):
         y = np.asarray(y_true)
         n, c = pred_shape
+        if c == 1:
+            raise ValueError("CrossEntropy: expected one output per class (at least 2), got 1 output; "
+                             "for two classes with a single output unit use BinaryCrossEntropy "
+                             "(loss='binary_cross_entropy')")
         if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and c > 1):
             y = y.reshape(-1)
             if y.shape[0] != n:

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import copy
 import math
+import signal
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,7 @@ from tanul.callbacks import Callback, CallbackList, History, ProgressBar
 from tanul.layers import base as layer_base
 from tanul.layers.base import Layer
 from tanul.layers.conv import format_shape
+from tanul.ops.parallel import blas_single_threaded
 
 __all__ = ["Sequential", "TrainingDivergedError"]
 
@@ -45,11 +49,39 @@ def _check_array(name: str, a: Any, *, finite: bool = True) -> np.ndarray:
         raise TypeError(f"{name}: expected numeric data, got dtype {arr.dtype}")
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, got shape {arr.shape}")
-    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    # min and max propagate NaN and expose ±inf without a temporary of the size of the data
+    if finite and arr.dtype.kind == "f" and arr.size and \
+            not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
                          "clean or impute the data before training")
     return arr
+
+
+class _CtrlC:
+    """While ``fit`` runs: the first Ctrl-C lets the current batch finish, then training stops
+    cleanly (callbacks' ``on_train_end`` runs, e.g. EarlyStopping restores the best weights);
+    a second Ctrl-C interrupts at once. Only in the main thread (signals live there)."""
+
+    def __enter__(self) -> _CtrlC:
+        self.pressed = False
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._old = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+                self._old = None
+        return self
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+        print("\nCtrl-C: stopping after this batch (press again to abort at once)", file=sys.stderr)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 class Sequential:
@@ -100,6 +132,7 @@ class Sequential:
         self._params = np.empty(0, self.dtype)
         self._grads = np.empty(0, self.dtype)
         self._index: dict[str, tuple[Layer, str, int, tuple[int, ...]]] = {}
+        self._grad_views: dict[str, np.ndarray] = {}  # the views handed to the layers, by name
         for layer in layers or []:
             self.add(layer)
         if input_shape is not None:
@@ -148,6 +181,7 @@ class Sequential:
         self._params = np.empty(total, self.dtype)
         self._grads = np.zeros(total, self.dtype)
         self._index = {}
+        self._grad_views = {}
         off = 0
         for layer, k, p in entries:
             n = p.size
@@ -155,17 +189,20 @@ class Sequential:
             pv[...] = p
             layer.params[k] = pv
             layer.grads[k] = self._grads[off:off + n].reshape(p.shape)
+            self._grad_views[f"{layer.name}.{k}"] = layer.grads[k]
             self._index[f"{layer.name}.{k}"] = (layer, k, off, p.shape)
             off += n
 
     def _sync_grads(self) -> None:
         """Copy back gradients that a user layer rebound instead of writing in place."""
-        for layer, k, off, shape in self._index.values():
+        for name, (layer, k, off, shape) in self._index.items():
             g = layer.grads[k]
+            if g is self._grad_views.get(name):  # the usual case: written in place
+                continue
             view = self._grads[off:off + g.size]
             if not np.shares_memory(g, view):
                 view.reshape(shape)[...] = g
-                layer.grads[k] = view.reshape(shape)
+                layer.grads[k] = self._grad_views[name] = view.reshape(shape)
 
     def _ensure_built(self, x: np.ndarray) -> None:
         if not self.built:
@@ -360,7 +397,8 @@ class Sequential:
         if not self.optimizer.built or self.optimizer._p is not self._params:
             self._build_optimizer()
 
-        cbs = [self.history] + list(callbacks or [])
+        # History after the user's callbacks, so that what they add to the logs (lr) is recorded
+        cbs = list(callbacks or []) + [self.history]
         if verbose and not any(isinstance(cb, ProgressBar) for cb in cbs):
             cbs.append(ProgressBar(verbose=verbose))
         cb = CallbackList(cbs, model=self)
@@ -369,36 +407,60 @@ class Sequential:
         keep_outputs = bool(self.metrics)
         cb.on_train_begin({"epochs": epochs, "samples": n, "batch_size": batch_size,
                            "steps": n_batches})
-        for epoch in range(initial_epoch, epochs):
-            cb.on_epoch_begin(epoch)
-            order = self.rng.permutation(n) if shuffle else np.arange(n)
-            outputs = np.empty((n, *self.output_shape), self.dtype) if keep_outputs else None
-            total = 0.0
-            for b in range(n_batches):
-                sl = slice(b * batch_size, (b + 1) * batch_size)
-                idx = order[sl]
-                xb, yb = (x[idx], y[idx]) if shuffle else (x[sl], y[sl])
-                cb.on_batch_begin(b, {"size": len(idx)})
-                loss, out = self._loss_and_grads(xb, yb)
-                if not math.isfinite(loss):
-                    self._diverged(epoch, b, xb, loss)
-                self.optimizer.step()
-                total += loss * len(idx)
+        nan_ok = any(type(c).__name__ == "TerminateOnNaN" for c in cbs)
+        self.history.interrupted = False
+        epoch = initial_epoch
+        with _CtrlC() as ctrl_c, blas_single_threaded(self._has_conv()):
+            for epoch in range(initial_epoch, epochs):
+                cb.on_epoch_begin(epoch)
+                order = self.rng.permutation(n) if shuffle else np.arange(n)
+                outputs = np.empty((n, *self.output_shape), self.dtype) if keep_outputs else None
+                total = 0.0
+                for b in range(n_batches):
+                    sl = slice(b * batch_size, (b + 1) * batch_size)
+                    idx = order[sl]
+                    xb, yb = (x[idx], y[idx]) if shuffle else (x[sl], y[sl])
+                    cb.on_batch_begin(b, {"size": len(idx)})
+                    # Overflow is reported once, clearly, by the finiteness checks (no warning spam).
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        loss, out = self._loss_and_grads(xb, yb)
+                        if not math.isfinite(loss):
+                            if nan_ok:  # TerminateOnNaN: stop quietly instead of raising
+                                cb.on_batch_end(b, {"size": len(idx), "loss": loss})
+                                break
+                            self._diverged(epoch, b, xb, loss)
+                        self.optimizer.step()
+                    total += loss * len(idx)
+                    if keep_outputs:
+                        outputs[idx] = out
+                    cb.on_batch_end(b, {"size": len(idx), "loss": loss})
+                    if ctrl_c.pressed:
+                        break
+                if ctrl_c.pressed or self.stop_training and not math.isfinite(loss):
+                    self.history.interrupted = ctrl_c.pressed
+                    if ctrl_c.pressed:
+                        print(f"\nfit: interrupted (Ctrl-C) in epoch {epoch + 1} after batch {b + 1}; "
+                              "the weights are those after that batch", file=sys.stderr)
+                    break
+                if not np.isfinite(self._params).all():  # a finite loss whose gradient overflowed
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        self._diverged(epoch, n_batches - 1, xb, loss)
+                logs: dict[str, float] = {"loss": total / n}
                 if keep_outputs:
-                    outputs[idx] = out
-                cb.on_batch_end(b, {"size": len(idx), "loss": loss})
-            logs: dict[str, float] = {"loss": total / n}
-            if keep_outputs:
-                y_ord = y
-                logs.update(self._metric_values(y_ord, outputs))
-            if validation_data is not None:
-                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cb.on_train_end({"epoch": epoch})
+                    logs.update(self._metric_values(y, outputs))
+                if validation_data is not None:
+                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        cb.on_train_end({"epoch": epoch, "interrupted": self.history.interrupted})
         return self.history
+
+    def _has_conv(self) -> bool:
+        """Image layers run their own batch-parallel threads (tanul.ops.parallel)."""
+        return any(type(layer).__module__.startswith(("tanul.layers.conv", "tanul.layers.pooling"))
+                   for layer in self.layers)
 
     def _metric_values(self, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
         scores = self.loss.link(outputs)
@@ -495,6 +557,22 @@ class Sequential:
         """The flat gradient buffer of the last backward pass."""
         return self._grads
 
+    # ------------------------------------------------------------------ files
+    def save(self, path: Any, include_optimizer: bool = True) -> None:
+        """Write the whole model to a ``.tanul`` file (see :mod:`tanul.io`; no pickle, atomic)."""
+        from tanul.io import save_model
+        save_model(self, path, include_optimizer=include_optimizer)
+
+    def save_weights(self, path: Any) -> None:
+        """Write only the parameters and state arrays (see :func:`tanul.io.save_weights`)."""
+        from tanul.io import save_weights
+        save_weights(self, path)
+
+    def load_weights(self, path: Any) -> None:
+        """Load parameters saved by :meth:`save_weights` or :meth:`save`; shapes are checked."""
+        from tanul.io import load_weights
+        load_weights(self, path)
+
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         return {
@@ -537,8 +615,12 @@ class Sequential:
                 text.append(line)
         text.append(line)
         n_state = sum(v.size for layer in self.layers for v in layer.state.values())
-        text.append(f"Trainable params: {self.count_params():,} "
-                    f"({self.count_params() * self.dtype.itemsize / 1024:,.1f} KiB, {self.dtype.name})")
+        if self.built:
+            text.append(f"Trainable params: {self.count_params():,} "
+                        f"({self.count_params() * self.dtype.itemsize / 1024:,.1f} KiB, {self.dtype.name})")
+        else:
+            text.append("Trainable params: ? (not built yet: pass input_shape=, call build(input_shape) "
+                        "or fit)")
         if n_state:
             text.append(f"Non-trainable state: {n_state:,}")
         s = "\n".join(text)

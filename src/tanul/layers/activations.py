@@ -33,6 +33,20 @@ class _Elementwise(Layer):
     def backward(self, dy):
         return self._df(self._need_cache(), dy)
 
+    def forward_owned(self, z, training=False):
+        """``forward`` on an array the caller owns and never reads again (Dense's fresh ``xW + b``).
+
+        Activations whose derivative needs only the output overwrite ``z`` in place (``_f_inplace``),
+        which saves one allocation and one pass per layer; the others fall back to ``forward``.
+        """
+        f = getattr(self, "_f_inplace", None)
+        if f is None:
+            return self.forward(z, training)
+        self._check_input(z)
+        y = f(z)
+        self._cache = y
+        return y
+
 
 class Identity(_Elementwise):
     """y = x (a linear output layer for regression)."""
@@ -58,6 +72,9 @@ class Sigmoid(_Elementwise):
     def _f(self, x):
         return A.sigmoid(x)
 
+    def _f_inplace(self, z):
+        return A.sigmoid(z, out=z)
+
     def _df(self, y, dy):
         return A.sigmoid_backward(y, dy)
 
@@ -68,6 +85,9 @@ class Tanh(_Elementwise):
     def _f(self, x):
         return np.tanh(x)
 
+    def _f_inplace(self, z):
+        return np.tanh(z, out=z)
+
     def _df(self, y, dy):
         return A.tanh_backward(y, dy)
 
@@ -77,6 +97,9 @@ class ReLU(_Elementwise):
 
     def _f(self, x):
         return A.relu(x)
+
+    def _f_inplace(self, z):
+        return np.maximum(z, 0, out=z)
 
     def _df(self, y, dy):
         return A.relu_backward(y, dy)
@@ -145,6 +168,9 @@ class PReLU(Layer):
 
     def __init__(self, alpha_init: float = 0.25, name: str | None = None) -> None:
         super().__init__(name)
+        if isinstance(alpha_init, bool) or not isinstance(alpha_init, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(alpha_init):
+            raise ValueError(f"PReLU: expected alpha_init to be a finite float, got alpha_init={alpha_init!r}")
         self.alpha_init = float(alpha_init)
 
     def build(self, input_shape, rng, dtype=np.float32):

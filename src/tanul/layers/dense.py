@@ -72,6 +72,11 @@ class Dense(Layer):
             self.regularizers["W"] = reg
 
     def build(self, input_shape, rng, dtype=np.float32):
+        if len(input_shape) == 0:
+            raise ValueError(
+                f"{self._label()}: expected input of shape (N, features), got one value per sample "
+                "(x of shape (N,)); reshape it to (N, 1) with x.reshape(-1, 1)"
+            )
         if len(input_shape) != 1:
             raise ValueError(
                 f"{self._label()}: expected input of shape (N, features), got a sample shape "
@@ -93,8 +98,8 @@ class Dense(Layer):
         if self.use_bias:
             z += self.params["b"]
         self._cache = x
-        if self.activation is not None:
-            z = self.activation.forward(z, training)
+        if self.activation is not None:  # z is ours: the activation may overwrite it
+            z = getattr(self.activation, "forward_owned", self.activation.forward)(z, training)
         return z
 
     def backward(self, dy):
@@ -102,7 +107,7 @@ class Dense(Layer):
         dz = dy if self.activation is None else self.activation.backward(dy)
         np.matmul(x.T, dz, out=self.grads["W"])
         if self.use_bias:
-            np.sum(dz, axis=0, out=self.grads["b"])
+            dz.sum(axis=0, out=self.grads["b"])
         return dz @ self.params["W"].T if self.input_grad else None
 
     def get_config(self):

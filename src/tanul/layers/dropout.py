@@ -33,7 +33,8 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, name: str | None = None) -> None:
         super().__init__(name)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) \
+                or not 0 <= rate < 1:
             raise ValueError(f"Dropout: expected rate in [0, 1), got rate={rate!r}")
         self.rate = float(rate)
         self.rng: np.random.Generator | None = None

@@ -17,7 +17,7 @@ import numpy as np
 from tanul.layers.base import Layer
 from tanul.layers.conv import check_image_input, check_image_shape
 
-__all__ = ["BatchNorm2D"]
+__all__ = ["BatchNorm2D", "BatchNorm"]
 
 
 class BatchNorm2D(Layer):
@@ -86,16 +86,26 @@ class BatchNorm2D(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         check_image_input(self, x)
-        gamma = self.params["gamma"][:, None, None]
-        beta = self.params["beta"][:, None, None]
+        return self._forward_any(x, training, axes=(0, 2, 3))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return self._backward_any(dy, axes=(0, 2, 3))
+
+    @staticmethod
+    def _bcast(v: np.ndarray, ndim: int) -> np.ndarray:
+        return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+    def _forward_any(self, x: np.ndarray, training: bool, axes: tuple[int, ...]) -> np.ndarray:
+        b = self._bcast
+        gamma = b(self.params["gamma"], x.ndim)
+        beta = b(self.params["beta"], x.ndim)
         if training:
-            axes = (0, 2, 3)
-            m = x.shape[0] * x.shape[2] * x.shape[3]
+            m = int(np.prod([x.shape[a] for a in axes]))
             mean = x.mean(axis=axes)
-            xc = x - mean[:, None, None]
+            xc = x - b(mean, x.ndim)
             var = np.mean(xc * xc, axis=axes)
             inv_std = 1.0 / np.sqrt(var + self.eps)
-            xhat = xc * inv_std[:, None, None]
+            xhat = xc * b(inv_std, x.ndim)
             self._cache = ("train", xhat, inv_std)
             mom = self.momentum
             rm, rv = self.state["running_mean"], self.state["running_var"]
@@ -105,24 +115,24 @@ class BatchNorm2D(Layer):
             rv += (1.0 - mom) * var * (m / max(m - 1, 1))
         else:
             inv_std = 1.0 / np.sqrt(self.state["running_var"] + self.eps)
-            xhat = (x - self.state["running_mean"][:, None, None]) * inv_std[:, None, None]
+            xhat = (x - b(self.state["running_mean"], x.ndim)) * b(inv_std, x.ndim)
             self._cache = ("infer", xhat, inv_std)
         return (xhat * gamma + beta).astype(x.dtype, copy=False)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def _backward_any(self, dy: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         mode, xhat, inv_std = self._need_cache()
-        axes = (0, 2, 3)
+        b = self._bcast
         gamma = self.params["gamma"]
         dbeta = dy.sum(axis=axes)
         dgamma = (dy * xhat).sum(axis=axes)
         self.grads["beta"][...] = dbeta
         self.grads["gamma"][...] = dgamma
-        scale = (gamma * inv_std)[:, None, None]
+        scale = b(gamma * inv_std, dy.ndim)
         if mode == "infer":
             return (dy * scale).astype(dy.dtype, copy=False)
-        m = dy.shape[0] * dy.shape[2] * dy.shape[3]
+        m = int(np.prod([dy.shape[a] for a in axes]))
         # g = γ·dy:  Σg = γ·dβ,  Σg·x̂ = γ·dγ
-        dx = dy - (dbeta / m)[:, None, None] - xhat * (dgamma / m)[:, None, None]
+        dx = dy - b(dbeta / m, dy.ndim) - xhat * b(dgamma / m, dy.ndim)
         dx *= scale
         return dx.astype(dy.dtype, copy=False)
 
@@ -132,3 +142,48 @@ class BatchNorm2D(Layer):
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name else ""
         return f"BatchNorm2D(momentum={self.momentum}, eps={self.eps}{name})"
+
+
+class BatchNorm(BatchNorm2D):
+    """Batch normalisation of feature vectors ``(N, F)`` (Ioffe & Szegedy, 2015), one mean and
+    variance per feature over the batch.
+
+    The same formulas as :class:`BatchNorm2D` with ``M = N``: in training
+
+        x̂ = (x − μ_B) / √(σ²_B + ε),   y = γ x̂ + β,
+        running = momentum · running + (1 − momentum) · batch statistic
+
+    (running variance from the unbiased batch variance), and in inference the running averages
+    replace μ_B and σ²_B. Put it between a ``Dense`` layer (without activation) and its
+    activation, as in the paper.
+    """
+
+    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
+              dtype: Any = np.float32) -> None:
+        shape = self.output_shape(input_shape)
+        f = shape[0]
+        self.params["gamma"] = np.ones(f, dtype=dtype)
+        self.params["beta"] = np.zeros(f, dtype=dtype)
+        self.state["running_mean"] = np.zeros(f, dtype=dtype)
+        self.state["running_var"] = np.ones(f, dtype=dtype)
+        Layer.build(self, shape, rng, dtype)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        shape = tuple(input_shape)
+        if len(shape) != 1:
+            raise ValueError(f"{self._label()}: expected feature vectors of shape (F,) per sample, got "
+                             f"{shape}; use BatchNorm2D for NCHW images or Flatten first")
+        return shape
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if x.ndim != 2 or (self.input_shape is not None and x.shape[1:] != tuple(self.input_shape)):
+            want = self.input_shape[0] if self.input_shape else "F"
+            raise ValueError(f"{self._label()}: expected input of shape (N, {want}), got {x.shape}")
+        return self._forward_any(x, training, axes=(0,))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return self._backward_any(dy, axes=(0,))
+
+    def __repr__(self) -> str:
+        name = f", name={self.name!r}" if self.name else ""
+        return f"BatchNorm(momentum={self.momentum}, eps={self.eps}{name})"

@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from tanul.ops.parallel import parallel_for
+
 __all__ = [
     "conv_output_size", "conv_param_count", "resolve_padding", "pad_nchw",
     "im2col", "col2im", "conv2d_forward", "conv2d_backward",
@@ -208,13 +210,16 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int | Pair = 1, pad: int | P
                      strides=(sC, sH, sW, sN, sH * sh, sW * sw), writeable=False)
     shape6 = (C, kh, kw, N, OH, OW)
     if out is None:
-        out = np.empty(shape6, dtype=x.dtype)
-        np.copyto(out, win)
-        return out.reshape(C * kh * kw, N * OH * OW)
-    if out.shape != (C * kh * kw, N * OH * OW) or not out.flags.c_contiguous:
+        out = np.empty((C * kh * kw, N * OH * OW), dtype=x.dtype)
+    elif out.shape != (C * kh * kw, N * OH * OW) or not out.flags.c_contiguous:
         raise ValueError(f"im2col: out must be C-contiguous with shape "
                          f"{(C * kh * kw, N * OH * OW)}, got {out.shape}")
-    np.copyto(out.reshape(shape6), win)
+    out6 = out.reshape(shape6)
+
+    def copy(a: int, b: int) -> None:  # samples a..b (one thread each)
+        np.copyto(out6[:, :, :, a:b], win[:, :, :, a:b])
+
+    parallel_for(copy, N)
     return out
 
 
@@ -250,11 +255,15 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: in
     c6 = cols.reshape(C, kh, kw, N, OH, OW)
     dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
     dxt = dxp.transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view, matches c6[:, i, j]
-    for i in range(kh):
-        hi = i + sh * (OH - 1) + 1
-        for j in range(kw):
-            wj = j + sw * (OW - 1) + 1
-            dxt[:, :, i:hi:sh, j:wj:sw] += c6[:, i, j]
+
+    def add(a: int, b: int) -> None:  # samples a..b (one thread each)
+        for i in range(kh):
+            hi = i + sh * (OH - 1) + 1
+            for j in range(kw):
+                wj = j + sw * (OW - 1) + 1
+                dxt[:, a:b, i:hi:sh, j:wj:sw] += c6[:, i, j, a:b]
+
+    parallel_for(add, N)
     if ph or pw:
         return dxp[:, :, ph:ph + H, pw:pw + W]
     return dxp
@@ -390,15 +399,22 @@ def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride: int | Pair | None
     kh, kw, sh, sw, ph, pw, OH, OW = _pool_setup(x.shape, kh, kw, stride, pad,
                                                  "maxpool2d_forward")
     xp = pad_nchw(x, (ph, pw), value=-np.inf)
-    wins = _windows(xp, kh, kw, sh, sw, OH, OW)
-    _, v0 = next(wins)
-    y = np.copy(v0, order="K")
-    arg = np.zeros_like(y, dtype=np.uint8 if kh * kw <= 256 else np.int32)
-    mask = np.empty_like(y, dtype=bool)
-    for k, v in wins:
-        np.greater(v, y, out=mask)           # strict: an equal later value does not win
-        np.copyto(arg, k, where=mask)
-        np.maximum(y, v, out=y)
+    N, C = x.shape[:2]
+    y = np.empty((N, C, OH, OW), dtype=x.dtype)
+    arg = np.zeros((N, C, OH, OW), dtype=np.uint8 if kh * kw <= 256 else np.int32)
+
+    def pool(a: int, b: int) -> None:  # samples a..b (one thread each)
+        ya, arga = y[a:b], arg[a:b]
+        wins = _windows(xp[a:b], kh, kw, sh, sw, OH, OW)
+        _, v0 = next(wins)
+        np.copyto(ya, v0)
+        mask = np.empty_like(ya, dtype=bool)
+        for k, v in wins:
+            np.greater(v, ya, out=mask)           # strict: an equal later value does not win
+            np.copyto(arga, k, where=mask)
+            np.maximum(ya, v, out=ya)
+
+    parallel_for(pool, N)
     return y, arg
 
 
@@ -420,8 +436,12 @@ def maxpool2d_backward(dy: np.ndarray, arg: np.ndarray, x_shape: tuple[int, int,
         dx6 = dx[:, :, :OH * kh, :OW * kw].reshape(N, C, OH, kh, OW, kw)
         if np.shares_memory(dx6, dx):
             kidx = np.arange(kh * kw, dtype=arg.dtype).reshape(kh, 1, kw)
-            np.equal(arg[:, :, :, None, :, None], kidx, out=dx6)
-            dx6 *= dy[:, :, :, None, :, None]
+
+            def route(a: int, b: int) -> None:  # samples a..b (one thread each)
+                np.equal(arg[a:b, :, :, None, :, None], kidx, out=dx6[a:b])
+                dx6[a:b] *= dy[a:b, :, :, None, :, None]
+
+            parallel_for(route, N)
             return dx
     dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=dy.dtype)
     mask = np.empty(arg.shape, dtype=bool)

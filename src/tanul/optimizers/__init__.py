@@ -7,13 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from tanul.optimizers import schedules
 from tanul.optimizers.adam import Adam, AdamW
+from tanul.optimizers.adaptive import AdaDelta, AdaGrad, RMSProp
 from tanul.optimizers.base import Optimizer
+from tanul.optimizers.lbfgs import LBFGS
+from tanul.optimizers.schedules import CosineDecay, ExponentialDecay, StepDecay
 from tanul.optimizers.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get", "serialize", "OPTIMIZERS"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "LBFGS", "StepDecay",
+           "ExponentialDecay", "CosineDecay", "schedules", "get", "serialize", "OPTIMIZERS"]
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+OPTIMIZERS: dict[str, Any] = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "adagrad": AdaGrad,
+                              "adadelta": AdaDelta, "rmsprop": RMSProp, "lbfgs": LBFGS}
 
 
 def serialize(opt: Optimizer) -> dict[str, Any]:
@@ -37,5 +43,8 @@ def get(identifier: Any) -> Any:
         if cls is None:
             raise ValueError(f"Unknown optimizer class {identifier['class_name']!r}. "
                              f"Known: {', '.join(sorted(classes))}")
-        return cls(**identifier.get("config", {}))
+        config = dict(identifier.get("config", {}))
+        if isinstance(config.get("lr"), dict):  # a saved learning-rate schedule
+            config["lr"] = schedules.get(config["lr"])
+        return cls(**config)
     raise TypeError(f"Expected an optimizer name, an Optimizer or a config dict, got {identifier!r}")

@@ -1,0 +1,169 @@
+"""Helpers shared by the benchmarks: worker subprocesses, thread settings, memory, statistics, Markdown.
+
+Each measurement runs in a fresh subprocess (``run_worker``) so that
+
+* the frameworks can be alternated within one run (no framework always runs on a cold or hot
+  machine), and
+* the peak resident memory (``ru_maxrss``) of the subprocess belongs to one framework only.
+
+The number of threads is fixed before NumPy/BLAS or PyTorch load, through the usual environment
+variables (``thread_env``); the worker also calls ``torch.set_num_threads``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+REPO = Path(__file__).resolve().parents[1]
+if importlib.util.find_spec("tanul") is None:  # a checkout that is not installed
+    sys.path.insert(0, str(REPO / "src"))
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """The environment for a subprocess whose BLAS/OpenMP pools have ``threads`` threads."""
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env[var] = str(threads)
+    # make ``import tanul`` work from a checkout that is not installed
+    src = str(REPO / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run_worker(script: str | Path, args: Sequence[str], threads: int, timeout: float = 1800) -> dict:
+    """Run ``python script --worker ... args`` in a fresh process and return its last JSON line."""
+    cmd = [sys.executable, str(script), *args]
+    proc = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker failed ({' '.join(args)}):\n{proc.stderr[-3000:]}")
+    for line in reversed(proc.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"worker printed no JSON ({' '.join(args)}):\n{proc.stdout[-2000:]}")
+
+
+def rss_mib() -> float:
+    """Current resident set size of this process in MiB (Linux; NaN elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far, in MiB (``ru_maxrss``)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def median_range(values: Iterable[float]) -> tuple[float, float, float]:
+    v = list(values)
+    return statistics.median(v), min(v), max(v)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info(threads: int) -> dict[str, Any]:
+    """CPU, cores, memory, Python, NumPy and its BLAS, and the versions of the other frameworks."""
+    import numpy as np
+
+    info: dict[str, Any] = {
+        "cpu": cpu_model(),
+        "cores": available_cores(),
+        "threads": threads,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+    }
+    try:
+        with open("/proc/meminfo") as f:
+            kib = int(f.readline().split()[1])
+        info["memory_gib"] = round(kib / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["blas"] = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older NumPy
+        info["blas"] = "unknown"
+    try:
+        from threadpoolctl import threadpool_info
+        pools = [f"{p['internal_api']} {p.get('version')} ({p.get('threading_layer', '?')}, "
+                 f"{p.get('architecture', '?')})" for p in threadpool_info()]
+        if pools:
+            info["blas_runtime"] = "; ".join(sorted(set(pools)))
+    except ImportError:
+        pass
+    for mod in ("tanul", "torch", "sklearn"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except ImportError:
+            info[mod] = "not installed"
+    return info
+
+
+def machine_markdown(info: dict[str, Any]) -> str:
+    lines = [
+        f"- CPU: {info['cpu']}, {info['cores']} cores available"
+        + (f", {info['memory_gib']} GiB RAM" if "memory_gib" in info else ""),
+        f"- threads per framework: {info['threads']} (BLAS/OpenMP environment variables and "
+        "`torch.set_num_threads`)",
+        f"- Python {info['python']} on {info['platform']}",
+        f"- NumPy {info['numpy']}, BLAS {info['blas']}"
+        + (f" (runtime: {info['blas_runtime']})" if "blas_runtime" in info else ""),
+        f"- tanul {info['tanul']}, PyTorch {info['torch']}, scikit-learn {info['sklearn']}",
+    ]
+    return "\n".join(lines)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
+    """A GitHub Markdown table; ``align`` is one character per column, ``l`` or ``r``."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    sep = ["---:" if a == "r" else ":---" for a in align]
+    out = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,422 @@
+"""Saving and loading models, weights and checkpoints, safely.
+
+A ``.tanul`` file is a zip archive holding
+
+* ``config.json``: ``{"format": "tanul", "format_version": 1, "kind": "model" | "weights" |
+  "checkpoint", "tanul_version", "model": <Sequential.get_config()>, "compile": {...},
+  "arrays": {member: {"shape", "dtype"}}, ...}``;
+* one ``.npy`` member per array: parameters under ``params/<layer>.<name>.npy``, non-trainable
+  state (BatchNorm's running averages) under ``state/``, optimiser slots under ``optimizer/``.
+
+Nothing is pickled: arrays are read with ``np.load(..., allow_pickle=False)`` and the config is
+plain JSON, so opening a file from a stranger cannot run code. Layers are rebuilt by class name
+from the layer registry (``tanul.register_layer`` or ``custom_objects=``), as in Keras.
+
+Every write is atomic (:func:`atomic_write`: a temporary file in the same folder, ``fsync``,
+``os.replace``): an interrupted save leaves the previous file intact. Every way a file can be
+wrong (not a zip, truncated, corrupted, missing or malformed config, unknown format version,
+missing or mis-shaped arrays, unknown layer class) raises :class:`ModelFileError` naming the file
+and the problem.
+
+>>> import tempfile, os, numpy as np, tanul
+>>> model = tanul.Sequential([tanul.Dense(3, activation="relu"), tanul.Dense(1)], seed=0,
+...                          input_shape=(2,))
+>>> path = os.path.join(tempfile.mkdtemp(), "m.tanul")
+>>> save_model(model, path)
+>>> x = np.ones((4, 2), np.float32)
+>>> bool(np.array_equal(load_model(path).predict(x), model.predict(x)))
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+import json
+import os
+import struct
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ModelFileError", "FORMAT_VERSION", "atomic_write", "save_model", "load_model",
+           "save_weights", "load_weights", "save_checkpoint", "load_checkpoint"]
+
+#: Version of the file layout written by this tanul; files with a larger version are refused.
+FORMAT_VERSION = 1
+_FORMAT = "tanul"
+
+
+#: what the zip and npy readers may raise on damaged bytes (found by tests/test_fuzz_io.py)
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, OSError,
+                NotImplementedError, RuntimeError, UnicodeDecodeError, OverflowError, IndexError,
+                MemoryError)
+
+
+class ModelFileError(ValueError):
+    """A file is not a valid tanul model/weights/checkpoint file (the message says why)."""
+
+
+# ---------------------------------------------------------------------- atomic writes
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
+    """Open a temporary file next to ``path``; on success ``fsync`` it and rename it over ``path``.
+
+    If the block raises (or the process dies), ``path`` keeps its previous content and the
+    temporary file is removed (or, after a hard kill, left as a hidden ``.tmp`` file).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write to {path}: it is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
+        with contextlib.suppress(OSError):
+            dfd = os.open(folder, os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+
+# ---------------------------------------------------------------------- JSON with arrays
+def _encode(obj: Any, arrays: dict[str, np.ndarray], prefix: str) -> Any:
+    """Replace arrays inside ``obj`` by ``{"__array__": member}`` and collect them."""
+    if isinstance(obj, np.ndarray):
+        member = f"{prefix}.npy"
+        arrays[member] = obj
+        return {"__array__": member}
+    if isinstance(obj, dict):
+        return {str(k): _encode(v, arrays, f"{prefix}/{k}") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_encode(v, arrays, f"{prefix}/{i}") for i, v in enumerate(obj)]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _decode(obj: Any, read: Any) -> Any:
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            return read(obj["__array__"])
+        return {k: _decode(v, read) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v, read) for v in obj]
+    return obj
+
+
+def _npy_bytes(a: np.ndarray) -> bytes:
+    buf = _io.BytesIO()
+    np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _write_archive(path: str | os.PathLike, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    config = dict(config)
+    config["arrays"] = {m: {"shape": list(a.shape), "dtype": a.dtype.str} for m, a in arrays.items()}
+    text = json.dumps(config, indent=1, allow_nan=True)
+    with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("config.json", text)
+        for member, a in arrays.items():
+            zf.writestr(member, _npy_bytes(a))
+
+
+# ---------------------------------------------------------------------- building the content
+def _model_arrays(model: Any) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {}
+    for name, (layer, k, _, _) in model._index.items():
+        arrays[f"params/{name}.npy"] = layer.params[k]
+    for layer in model.layers:
+        for k, v in layer.state.items():
+            arrays[f"state/{layer.name}.{k}.npy"] = v
+    return arrays
+
+
+def _compile_config(model: Any) -> dict[str, Any] | None:
+    if model.loss is None:
+        return None
+    from tanul import losses, optimizers
+
+    opt = model.optimizer
+    opt_cfg = optimizers.serialize(opt) if isinstance(opt, optimizers.Optimizer) else (
+        {"class_name": type(opt).__name__, "config": opt.get_config()} if hasattr(opt, "get_config")
+        else None)
+    return {"loss": losses.serialize(model.loss), "optimizer": opt_cfg,
+            "metrics": [m.name for m in model.metrics]}
+
+
+def _base_config(model: Any, kind: str) -> dict[str, Any]:
+    from tanul import __version__
+
+    if not model.built:
+        raise ValueError(f"cannot save {model.name!r}: the model is not built yet (give "
+                         "input_shape=..., or call fit/predict once)")
+    return {"format": _FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
+            "tanul_version": __version__, "model": model.get_config()}
+
+
+def _optimizer_arrays(model: Any, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    opt = model.optimizer
+    if opt is None or not hasattr(opt, "state_dict") or not getattr(opt, "built", False):
+        return
+    state = opt.state_dict()
+    config["optimizer_state"] = _encode(state, arrays, "optimizer")
+
+
+def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool = True) -> None:
+    """Write ``model`` (architecture, weights, state, compile settings, optimiser state) to ``path``."""
+    config = _base_config(model, "model")
+    config["compile"] = _compile_config(model)
+    arrays = _model_arrays(model)
+    if include_optimizer:
+        _optimizer_arrays(model, config, arrays)
+    _write_archive(path, config, arrays)
+
+
+def save_weights(model: Any, path: str | os.PathLike) -> None:
+    """Write only the parameters and state arrays (plus the architecture, for checks)."""
+    _write_archive(path, _base_config(model, "weights"), _model_arrays(model))
+
+
+def save_checkpoint(path: str | os.PathLike, model: Any, *, epoch: int, extra: dict | None = None,
+                    callbacks: list | None = None) -> None:
+    """Everything needed to continue training exactly: model, optimiser state (slots, step
+    count), the model's random generator, the history, ``epoch`` (0-based, last finished),
+    the states of ``callbacks`` (``get_state()``) and ``extra`` (JSON-able settings)."""
+    config = _base_config(model, "checkpoint")
+    config["compile"] = _compile_config(model)
+    arrays = _model_arrays(model)
+    _optimizer_arrays(model, config, arrays)
+    config["epoch"] = int(epoch)
+    config["rng_state"] = _encode(model.rng.bit_generator.state, arrays, "rng")
+    config["history"] = model.history.get_state()
+    config["callbacks"] = [{"class_name": type(cb).__name__,
+                            "state": _encode(cb.get_state(), arrays, f"callbacks/{i}")}
+                           for i, cb in enumerate(callbacks or [])]
+    config["extra"] = _encode(extra or {}, arrays, "extra")
+    _write_archive(path, config, arrays)
+
+
+# ---------------------------------------------------------------------- reading
+class _Archive:
+    """An opened, validated ``.tanul`` file."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"no such file: {self.path}")
+        if self.path.is_dir():
+            raise ModelFileError(f"{self.path} is a directory, not a tanul file")
+        self.data = self.path.read_bytes()
+        try:
+            self.zf = zipfile.ZipFile(_io.BytesIO(self.data))
+        except _READ_ERRORS as exc:
+            raise self.error(f"not a tanul file (not a zip archive, or truncated): {exc}") from None
+        try:
+            raw = self.zf.read("config.json")
+        except KeyError:
+            raise self.error("not a tanul file: config.json is missing") from None
+        except _READ_ERRORS as exc:
+            raise self.error(f"config.json is corrupted: {exc}") from None
+        try:
+            self.config = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise self.error(f"config.json is not valid JSON: {exc}") from None
+        if not isinstance(self.config, dict):
+            raise self.error(f"config.json must hold an object, found {type(self.config).__name__}")
+        if self.config.get("format") != _FORMAT:
+            raise self.error(f"not a tanul file: config.json has format {self.config.get('format')!r}")
+        version = self.config.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise self.error(f"format_version must be an int, found {version!r}")
+        if version > FORMAT_VERSION:
+            raise self.error(f"format version {version} is newer than this tanul reads "
+                             f"({FORMAT_VERSION}); upgrade tanul (file written by tanul "
+                             f"{self.config.get('tanul_version', '?')})")
+        if version < 1:
+            raise self.error(f"unknown format version {version}")
+        self.manifest = self.config.get("arrays")
+        if not isinstance(self.manifest, dict):
+            raise self.error("config.json has no 'arrays' table")
+
+    def error(self, what: str) -> ModelFileError:
+        return ModelFileError(f"{self.path}: {what}")
+
+    def array(self, member: str) -> np.ndarray:
+        meta = self.manifest.get(member)
+        if not isinstance(meta, dict):
+            raise self.error(f"array {member!r} is not listed in config.json")
+        try:
+            raw = self.zf.read(member)
+        except KeyError:
+            raise self.error(f"array {member!r} is missing") from None
+        except _READ_ERRORS as exc:
+            raise self.error(f"array {member!r} is corrupted: {exc}") from None
+        try:
+            a = np.load(_io.BytesIO(raw), allow_pickle=False)
+        except (*_READ_ERRORS, SyntaxError, TypeError) as exc:
+            raise self.error(f"array {member!r} cannot be read (tanul never stores pickled "
+                             f"objects): {exc}") from None
+        if not isinstance(a, np.ndarray):
+            raise self.error(f"member {member!r} is not a single array")
+        if list(a.shape) != meta.get("shape") or a.dtype.str != meta.get("dtype"):
+            raise self.error(f"array {member!r} has shape {a.shape} and dtype {a.dtype.str}, but "
+                             f"config.json says {meta.get('shape')} / {meta.get('dtype')}")
+        return a
+
+
+def _guard(path: str | os.PathLike, fn: Any, *args: Any) -> Any:
+    """Run ``fn``; turn any error from malformed content into a ModelFileError."""
+    try:
+        return fn(*args)
+    except (ModelFileError, FileNotFoundError):
+        raise
+    except (KeyError, TypeError, AttributeError, RecursionError, *_READ_ERRORS) as exc:
+        msg = str(exc) if not isinstance(exc, KeyError) else f"missing entry {exc}"
+        raise ModelFileError(f"{path}: malformed tanul file: {type(exc).__name__}: {msg}") from None
+
+
+def _build_model(ar: _Archive, custom_objects: dict | None) -> Any:
+    from tanul.model import Sequential
+
+    cfg = ar.config.get("model")
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("layers"), list):
+        raise ar.error("config.json has no model architecture ('model.layers')")
+    if not cfg.get("input_shape"):
+        raise ar.error("the stored model has no input_shape")
+    try:
+        return Sequential.from_config(cfg, custom_objects=custom_objects)
+    except ValueError as exc:
+        text = str(exc)
+        if "Unknown layer class" in text:
+            raise ar.error(f"{text} (register custom layers with tanul.register_layer or pass "
+                           "custom_objects={'Name': cls})") from None
+        raise ar.error(f"cannot rebuild the model: {text}") from None
+
+
+def _fill_arrays(ar: _Archive, model: Any, what: str = "") -> None:
+    expected = _model_arrays(model)
+    stored = {m for m in ar.manifest if m.startswith(("params/", "state/"))}
+    missing, extra = sorted(set(expected) - stored), sorted(stored - set(expected))
+    if missing or extra:
+        raise ar.error(f"{what}the arrays do not match the model: missing {missing[:5]}, "
+                       f"unexpected {extra[:5]}")
+    for member, dst in expected.items():
+        src = ar.array(member)
+        if src.shape != dst.shape:
+            name = member.split("/", 1)[1][:-4]
+            raise ar.error(f"{what}{name}: the file has shape {src.shape}, the model expects {dst.shape}")
+        if src.dtype != dst.dtype:
+            raise ar.error(f"{what}{member}: dtype {src.dtype} in the file, the model uses {dst.dtype}")
+        if src.dtype.kind == "f" and not np.isfinite(src).all():
+            raise ar.error(f"{member} holds NaN or infinite values")
+        dst[...] = src
+
+
+def _compile(ar: _Archive, model: Any) -> None:
+    comp = ar.config.get("compile")
+    if not comp:
+        return
+    from tanul import optimizers
+
+    opt_cfg = comp.get("optimizer")
+    optimizer = "adam"
+    if opt_cfg is not None:
+        optimizer = _optimizer_from_config(opt_cfg, optimizers)
+    model.compile(optimizer=optimizer, loss=comp["loss"], metrics=list(comp.get("metrics") or []))
+    state = ar.config.get("optimizer_state")
+    if state is not None and hasattr(model.optimizer, "load_state_dict"):
+        model.optimizer.load_state_dict(_decode(state, ar.array))
+
+
+def _optimizer_from_config(cfg: dict[str, Any], optimizers: Any) -> Any:
+    config = dict(cfg.get("config", {}))
+    lr = config.get("lr")
+    if isinstance(lr, dict) and "class_name" in lr:  # a learning-rate schedule
+        schedules = getattr(optimizers, "schedules", None)
+        cls = getattr(schedules, lr["class_name"], None) if schedules is not None else None
+        if cls is None:
+            raise ValueError(f"unknown learning-rate schedule {lr['class_name']!r}")
+        config["lr"] = cls(**lr.get("config", {}))
+    return optimizers.get({"class_name": cfg["class_name"], "config": config})
+
+
+def load_model(path: str | os.PathLike, custom_objects: dict | None = None, compile: bool = True) -> Any:
+    """Rebuild a model saved by :func:`save_model` (or a checkpoint): architecture, weights,
+    state and, with ``compile=True``, loss, optimiser (and its state) and metrics.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ModelFileError
+        The file is not a valid tanul model file; the message says what is wrong.
+    """
+    ar = _Archive(path)
+
+    def run() -> Any:
+        model = _build_model(ar, custom_objects)
+        _fill_arrays(ar, model)
+        if compile:
+            _compile(ar, model)
+        return model
+
+    return _guard(path, run)
+
+
+def load_weights(model: Any, path: str | os.PathLike) -> None:
+    """Copy the arrays of a weights (or model) file into ``model``, checking names and shapes."""
+    ar = _Archive(path)
+
+    def run() -> None:
+        if not model.built:
+            shape = (ar.config.get("model") or {}).get("input_shape")
+            if not shape:
+                raise ar.error("the model is not built and the file has no input_shape")
+            model.build(tuple(shape))
+        _fill_arrays(ar, model, what="load_weights: ")
+
+    _guard(path, run)
+
+
+def load_checkpoint(path: str | os.PathLike, custom_objects: dict | None = None) -> tuple[Any, dict]:
+    """Load a :func:`save_checkpoint` file: ``(model, info)``.
+
+    The model comes back compiled with its optimiser state, random generator state and history
+    restored; ``info`` has ``"epoch"`` (last finished, 0-based), ``"extra"`` and ``"callbacks"``
+    (a list of ``{"class_name", "state"}`` to pass to each callback's ``set_state``). Continue
+    with ``model.fit(..., initial_epoch=info["epoch"] + 1)``.
+    """
+    ar = _Archive(path)
+
+    def run() -> tuple[Any, dict]:
+        if ar.config.get("kind") != "checkpoint":
+            raise ar.error(f"not a checkpoint (kind {ar.config.get('kind')!r}); use load_model")
+        model = _build_model(ar, custom_objects)
+        _fill_arrays(ar, model)
+        _compile(ar, model)
+        model.rng.bit_generator.state = _decode(ar.config["rng_state"], ar.array)
+        model.history.set_state(ar.config.get("history") or {})
+        info = {"epoch": int(ar.config["epoch"]),
+                "extra": _decode(ar.config.get("extra") or {}, ar.array),
+                "callbacks": [{"class_name": c["class_name"], "state": _decode(c["state"], ar.array)}
+                              for c in ar.config.get("callbacks") or []]}
+        return model, info
+
+    return _guard(path, run)

@@ -1,0 +1,118 @@
+"""Forecasting: no leakage, splits by target date, baselines by hand, the real figures."""
+
+import numpy as np
+
+from tanul.cli import main
+from tanul.datasets.weather import WeatherData, weather
+from tanul.forecast import (
+    ForecastConfig,
+    build_samples,
+    climatology,
+    persistence,
+    run_forecast,
+    split_by_target_date,
+)
+
+
+def _synthetic(n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    dates = np.arange(np.datetime64("2000-01-01"), np.datetime64("2000-01-01") + n)
+    doy = (dates - dates.astype("datetime64[Y]")).astype(int)
+    temp = 10 - 10 * np.cos(2 * np.pi * doy / 365.25) + rng.normal(0, 2, n)
+    cols = {"A_temp_mean": temp, "A_pressure": 1 + 0.01 * rng.normal(size=n),
+            "B_temp_mean": np.roll(temp, -1) + rng.normal(0, 1, n)}
+    return WeatherData(dates=dates, columns=cols, city=None, cities=["A", "B"])
+
+
+def test_no_feature_uses_information_after_day_t():
+    data = _synthetic()
+    cfg = ForecastConfig(city="A", lags=5, horizons=(7,))
+    s = build_samples(data, cfg, 7)
+    rng = np.random.default_rng(1)
+    for row in rng.choice(len(s["t"]), 15, replace=False):
+        t = s["t"][row]
+        future = {k: v.copy() for k, v in data.columns.items()}
+        for v in future.values():  # scramble every value after day t
+            v[t + 1:] = rng.normal(size=len(v) - t - 1) * 100
+        s2 = build_samples(WeatherData(data.dates, future, None, ["A", "B"]), cfg, 7)
+        np.testing.assert_array_equal(s2["x"][row], s["x"][row])
+        assert s["y"][row] == data.columns["A_temp_mean"][t + 7]
+
+
+def test_window_holds_the_last_lags_days():
+    data = _synthetic()
+    s = build_samples(data, ForecastConfig(city="A", lags=3, horizons=(1,)), 1)
+    names = s["feature_names"]
+    t = s["t"][10]
+    temp = data.columns["A_temp_mean"]
+    for lag in (2, 1, 0):
+        col = names.index(f"A_temp_mean(t-{lag})" if lag else "A_temp_mean(t)")
+        assert s["x"][10, col] == temp[t - lag]
+    assert s["x"][10, names.index("B_temp_mean(t)")] == data.columns["B_temp_mean"][t]
+    assert s["target_dates"][10] == s["dates"][10] + 1
+
+
+def test_split_by_target_date():
+    d = np.arange(np.datetime64("2007-12-30"), np.datetime64("2009-01-03"))
+    m = split_by_target_date(d, "2007-12-31", "2008-12-31")
+    assert d[m["train"]].max() == np.datetime64("2007-12-31")
+    assert d[m["val"]].min() == np.datetime64("2008-01-01") and d[m["val"]].max() == np.datetime64("2008-12-31")
+    assert d[m["test"]].min() == np.datetime64("2009-01-01")
+    assert (m["train"].astype(int) + m["val"] + m["test"] == 1).all()
+
+
+def test_baselines_by_hand():
+    s = {"temp_t": np.array([1.0, 2.0, 3.0])}
+    assert persistence(s).tolist() == [1.0, 2.0, 3.0]
+    dates = np.array(["2001-01-01", "2002-01-01", "2001-01-02", "2002-01-02"], dtype="datetime64[D]")
+    clim = climatology(dates, np.array([1.0, 3.0, 10.0, 20.0]), window=1)
+    assert clim(np.array(["2005-01-01", "2005-01-02"], dtype="datetime64[D]")).tolist() == [2.0, 15.0]
+
+
+def test_scalers_are_fitted_on_the_training_period_only():
+    data = _synthetic(900)
+    cfg = ForecastConfig(city="A", horizons=(1,), train_end="2001-06-30", val_end="2001-12-31",
+                         epochs=3, ensemble=1)
+    r = run_forecast(data, cfg, verbose=0)["horizons"][1]
+    s, tr = r["samples"], r["split"]["train"]
+    np.testing.assert_allclose(r["x_scaler"].mean_, s["x"][tr].mean(axis=0))
+    assert not np.allclose(r["x_scaler"].mean_, s["x"].mean(axis=0))
+
+
+def test_real_data_baselines_and_a_short_network_run(weather_csv):
+    """On Budapest (test targets from 2009): the issue's persistence and climatology figures,
+    and a small, fast network that already beats persistence one day ahead."""
+    data = weather(None, path=weather_csv)
+    cfg = ForecastConfig(horizons=(1, 7, 30), epochs=15, ensemble=1, hidden=(32,))
+    res = run_forecast(data, cfg, verbose=0)
+    test = {(r["horizon"], r["method"]): r["mae"] for r in res["metrics"] if r["split"] == "test"}
+    assert [round(test[(h, "persistence")], 2) for h in (1, 7, 30)] == [1.71, 3.88, 5.70]
+    assert round(test[(1, "climatology")], 2) == 3.09
+    assert test[(1, "network")] < test[(1, "persistence")]
+    assert test[(1, "ridge")] < test[(1, "persistence")]
+    # leakage alarm of the issue: far below these means a bug
+    assert test[(7, "network")] > 2.8 and test[(30, "network")] > 3.0
+
+
+def test_same_seed_same_numbers():
+    data = _synthetic(800)
+    cfg = ForecastConfig(city="A", horizons=(2,), train_end="2001-03-31", val_end="2001-09-30",
+                         epochs=5, ensemble=2)
+    a = run_forecast(data, cfg, verbose=0)["horizons"][2]["predictions"]["network"]
+    b = run_forecast(data, cfg, verbose=0)["horizons"][2]["predictions"]["network"]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_cli_writes_everything(tmp_path, weather_csv, capsys):
+    out = tmp_path / "fc"
+    rc = main(["forecast", "--data", str(weather_csv), "--out", str(out), "--horizons", "1",
+               "--epochs", "3", "--ensemble", "1"])
+    assert rc == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"samples_h1.csv", "predictions_h1.csv", "metrics.csv", "metrics.md", "model_h1_0.tanul",
+            "config.json", "scalers_h1.json"} <= names
+    assert "Wrote:" in capsys.readouterr().out
+    head = (out / "predictions_h1.csv").read_text().splitlines()[0]
+    assert head == "target_date,split,observed,persistence,climatology,ridge,network"
+    assert main(["forecast", "--data", str(weather_csv), "--city", "NOWHERE", "--out", str(out)]) == 2
+    assert "known: BASEL" in capsys.readouterr().err

@@ -1,0 +1,54 @@
+"""The weather loader: the real file from ../shared and small files the tests write."""
+
+import numpy as np
+import pytest
+
+from tanul.datasets import load_temperature_csv, weather
+
+
+def test_budapest_from_the_shared_copy(weather_csv):
+    w = weather("budapest", path=weather_csv.parent)
+    assert w.city == "BUDAPEST" and len(w) == 3654
+    assert w.dates[0] == np.datetime64("2000-01-01") and w.dates[-1] == np.datetime64("2010-01-01")
+    assert set(w.columns) >= {"temp_mean", "temp_max", "humidity", "pressure"}
+    assert w.units["temp_mean"] == "°C" and w.units["pressure"] == "1000 hPa"
+    assert len(w.cities) == 18 and "DE_BILT" in w.cities
+    assert -20 < w["temp_mean"].min() < w["temp_mean"].max() < 35
+    assert "BUDAPEST, 3654 days" in repr(w)
+
+
+def test_unknown_city_lists_the_known_ones(weather_csv):
+    with pytest.raises(ValueError, match="unknown city 'GYOR'; known: BASEL, BUDAPEST"):
+        weather("GYOR", path=weather_csv)
+
+
+def _write(tmp_path, text, name="w.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_missing_and_malformed_values_are_named(tmp_path):
+    head = "DATE,MONTH,X_temp_mean,X_humidity\n"
+    p = _write(tmp_path, head + "20000101,1,1.5,0.8\n20000102,1,,0.7\n")
+    with pytest.raises(ValueError, match=r"column 'X_temp_mean', row 3: value missing"):
+        weather("X", path=p)
+    p = _write(tmp_path, head + "20000101,1,1.5,0.8\n20000102,1,2.0,abc\n")
+    with pytest.raises(ValueError, match=r"column 'X_humidity', row 3: value malformed \('abc'\)"):
+        weather("X", path=p)
+    p = _write(tmp_path, head + "20000101,1,1.5,0.8\n2000-13-45,1,2.0,0.5\n")
+    with pytest.raises(ValueError, match="row 3: malformed date"):
+        weather("X", path=p)
+    with pytest.raises(FileNotFoundError):
+        weather("X", path=tmp_path / "none.csv")
+
+
+def test_own_temperature_csv(tmp_path):
+    p = _write(tmp_path, "date,temperature\n1901-01-01,-3.2\n1901-01-02,-4.0\n1901-01-03,1.5\n")
+    w = load_temperature_csv(p)
+    assert w["temp_mean"].tolist() == [-3.2, -4.0, 1.5] and str(w.dates[0]) == "1901-01-01"
+    p = _write(tmp_path, "date,temperature\n1901-01-01,-3.2\n1901-01-03,1.5\n", "gap.csv")
+    with pytest.raises(ValueError, match="2 days apart.*without gaps"):
+        load_temperature_csv(p)
+    with pytest.raises(ValueError, match="no column 'temp'"):
+        load_temperature_csv(p, temperature_column="temp")
