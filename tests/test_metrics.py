@@ -457,3 +457,26 @@ def test_compile_reports_named_metrics_in_history():
     assert hist.history["val_accuracy"][-1] == pytest.approx(skm.accuracy_score(y[90:], pred))
     assert res["accuracy"] == pytest.approx(skm.accuracy_score(y[90:], pred))
     assert res["f1_macro"] == pytest.approx(_quiet(skm.f1_score, y[90:], pred, average="macro"))
+
+
+def test_compile_binary_sigmoid_and_regression_metrics():
+    tanul = pytest.importorskip("tanul")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(80, 3)).astype(np.float32)
+    yb = (x[:, 0] - x[:, 1] > 0).astype(np.float32).reshape(-1, 1)
+    model = tanul.Sequential([tanul.Dense(4, activation="tanh"), tanul.Dense(1)], seed=0)
+    model.compile(optimizer="adam", loss="binary_cross_entropy", metrics=["accuracy", "auc"])
+    model.fit(x, yb, epochs=2, batch_size=20, verbose=0)
+    res = model.evaluate(x, yb)
+    p = model.predict_proba(x)[:, 0]
+    assert res["accuracy"] == pytest.approx(skm.accuracy_score(yb[:, 0], p >= 0.5))
+    assert res["auc"] == pytest.approx(skm.roc_auc_score(yb[:, 0], p))
+    yr = (x @ np.array([1.0, -2.0, 0.5], dtype=np.float32)).reshape(-1, 1)
+    reg = tanul.Sequential([tanul.Dense(1)], seed=0)
+    reg.compile(optimizer="adam", loss="mse", metrics=["mae", "r2", "rmse"])
+    hist = reg.fit(x, yr, epochs=2, batch_size=20, validation_split=0.25, verbose=0)
+    assert set(hist.history) >= {"mae", "r2", "rmse", "val_mae", "val_r2", "val_rmse"}
+    out = reg.predict(x)
+    res = reg.evaluate(x, yr)
+    assert res["mae"] == pytest.approx(skm.mean_absolute_error(yr, out), rel=1e-5)
+    assert res["r2"] == pytest.approx(skm.r2_score(yr, out), rel=1e-5)
