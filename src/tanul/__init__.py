@@ -14,6 +14,7 @@ from tanul import (
     metrics,
     models,
     optimizers,
+    plot,
     preprocessing,
     regularizers,
     testing,
@@ -52,5 +53,5 @@ __all__ = [
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "SGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "LBFGS", "BatchNorm",
     "callbacks", "datasets", "initializers", "io", "layers", "losses", "metrics", "models", "optimizers",
-    "preprocessing", "regularizers", "testing",
+    "plot", "preprocessing", "regularizers", "testing",
 ]
