@@ -93,3 +93,20 @@ def test_mnist_sample():
     x, y = mnist_sample()
     assert x.shape == (5000, 1, 28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
     assert set(np.unique(y)) == set(range(10))
+
+
+def test_download_uses_the_official_checksums(monkeypatch, tmp_path, mnist_dir):
+    pooch = pytest.importorskip("pooch")
+    import shutil
+    seen = []
+
+    def fake_retrieve(url, known_hash, fname, path, **kw):
+        seen.append((url, known_hash))
+        shutil.copy(mnist_dir / fname, tmp_path / fname)
+        return str(tmp_path / fname)
+
+    monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
+    x, y = mnist(split="test", cache_dir=tmp_path)
+    assert x.shape == (10000, 1, 28, 28)
+    assert seen[0] == ("https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz",
+                       "sha256:" + MNIST_FILES["t10k-images-idx3-ubyte.gz"])

@@ -52,3 +52,34 @@ def test_own_temperature_csv(tmp_path):
         load_temperature_csv(p)
     with pytest.raises(ValueError, match="no column 'temp'"):
         load_temperature_csv(p, temperature_column="temp")
+
+
+def test_download_path_checks_the_sha256(monkeypatch, tmp_path, weather_csv):
+    """Without a path the loader asks pooch for the file with the published SHA-256 and caches it."""
+    pooch = pytest.importorskip("pooch")
+    import shutil
+    calls = []
+
+    def fake_retrieve(url, known_hash, fname, path, **kw):
+        calls.append((url, known_hash, fname))
+        dest = tmp_path / fname
+        shutil.copy(weather_csv, dest)
+        return str(dest)
+
+    monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
+    w = weather("BUDAPEST", cache_dir=tmp_path)
+    assert len(w) == 3654
+    url, known_hash, fname = calls[0]
+    assert known_hash == "sha256:6d5bf0b2cc53292603e710f2562f0296f9b1bd6782ecdfd70e3d6df07c358363"
+    assert "zenodo.org/records/7525955" in url and fname == "weather_prediction_dataset.csv"
+
+
+def test_all_sources_failing_is_one_oserror(monkeypatch, tmp_path):
+    pooch = pytest.importorskip("pooch")
+
+    def refuse(*a, **k):
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(pooch, "retrieve", refuse)
+    with pytest.raises(OSError, match="could not download weather_prediction_dataset.csv"):
+        weather("BUDAPEST", cache_dir=tmp_path)
