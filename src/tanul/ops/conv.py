@@ -403,8 +403,21 @@ def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride: int | Pair | None
     y = np.empty((N, C, OH, OW), dtype=x.dtype)
     arg = np.zeros((N, C, OH, OW), dtype=np.uint8 if kh * kw <= 256 else np.int32)
 
+    fast = (kh, kw, sh, sw, ph, pw) == (2, 2, 2, 2, 0, 0)
+
     def pool(a: int, b: int) -> None:  # samples a..b (one thread each)
         ya, arga = y[a:b], arg[a:b]
+        if fast:  # 2x2 stride 2: a tournament, 7 passes instead of 10
+            xa = xp[a:b, :, :2 * OH, :2 * OW]
+            w0, w1 = xa[:, :, 0::2, 0::2], xa[:, :, 0::2, 1::2]
+            w2, w3 = xa[:, :, 1::2, 0::2], xa[:, :, 1::2, 1::2]
+            top, bottom = np.maximum(w0, w1), np.maximum(w2, w3)
+            np.maximum(top, bottom, out=ya)
+            # first maximum wins: a later entry only when strictly greater
+            first = np.greater(w1, w0).view(np.uint8)
+            second = np.greater(w3, w2).view(np.uint8) + np.uint8(2)
+            np.copyto(arga, np.where(np.greater(bottom, top), second, first))
+            return
         wins = _windows(xp[a:b], kh, kw, sh, sw, OH, OW)
         _, v0 = next(wins)
         np.copyto(ya, v0)
