@@ -443,19 +443,19 @@ def maxpool2d_backward(dy: np.ndarray, arg: np.ndarray, x_shape: tuple[int, int,
     N, C, H, W = x_shape
     if (sh, sw) == (kh, kw) and ph == pw == 0:
         # Non-overlapping windows (e.g. 2x2 stride 2): every input pixel lies in at most one
-        # window, so dx = onehot(arg) · dy in two whole-array passes over a 6-D view.
+        # window, so dx[:, :, i::kH, j::kW] = dy · [arg = i·kW + j]: kH·kW strided writes.
         exact = H == OH * kh and W == OW * kw
         dx = (np.empty if exact else np.zeros)((N, C, H, W), dtype=dy.dtype)
-        dx6 = dx[:, :, :OH * kh, :OW * kw].reshape(N, C, OH, kh, OW, kw)
-        if np.shares_memory(dx6, dx):
-            kidx = np.arange(kh * kw, dtype=arg.dtype).reshape(kh, 1, kw)
 
-            def route(a: int, b: int) -> None:  # samples a..b (one thread each)
-                np.equal(arg[a:b, :, :, None, :, None], kidx, out=dx6[a:b])
-                dx6[a:b] *= dy[a:b, :, :, None, :, None]
+        def route(a: int, b: int) -> None:  # samples a..b (one thread each)
+            hit = np.empty(arg[a:b].shape, dtype=bool)
+            for i in range(kh):
+                for j in range(kw):
+                    np.equal(arg[a:b], i * kw + j, out=hit)
+                    np.multiply(dy[a:b], hit, out=dx[a:b, :, i:kh * OH:kh, j:kw * OW:kw])
 
-            parallel_for(route, N)
-            return dx
+        parallel_for(route, N)
+        return dx
     dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=dy.dtype)
     mask = np.empty(arg.shape, dtype=bool)
     for k, v in _windows(dxp, kh, kw, sh, sw, OH, OW):
