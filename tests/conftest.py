@@ -4,6 +4,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis profiles. CI (CI=true) must be deterministic, so that a red build always means a real
+# defect: examples are derived from each test's name (derandomize) and no example database is read
+# or written. Locally the search stays random, so new inputs keep being tried run after run; a
+# failure found that way is printed with @reproduce_failure and stored in .hypothesis/ to replay.
+# `mutate` is the deterministic profile `make mutate` runs under (fewer examples: speed).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev")
+settings.register_profile("mutate", derandomize=True, database=None, max_examples=20)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TANUL_SHARED", REPO.parent / "shared"))

@@ -135,3 +135,69 @@ def test_one_hot_and_batches():
     assert [len(b[0]) for b in batches(x, batch_size=4, drop_last=True)] == [4, 4]
     with pytest.raises(ValueError, match="batch_size"):
         list(batches(x, batch_size=0))
+
+
+# ---------------------------------------------------------------- issue 18: the flaky property
+@pytest.mark.parametrize("tiny", [2.2e-311, 1e-300, 1e-16])
+def test_minmax_near_zero_range_counts_as_constant_like_sklearn(tiny):
+    # hypothesis found [[0], [2.2e-311]]: dividing by a subnormal range overflowed (RuntimeWarning,
+    # an error under the suite's filter). scikit-learn treats ranges below 10*eps as zero.
+    x = np.array([[0.0, 1.0], [tiny, 3.0]])
+    ours, ref = MinMaxScaler((-1, 1)).fit(x), skp.MinMaxScaler(feature_range=(-1, 1)).fit(x)
+    np.testing.assert_array_equal(ours.scale_, ref.scale_)
+    np.testing.assert_array_equal(ours.transform(x), ref.transform(x))
+    z = ours.transform(x)
+    np.testing.assert_array_equal(ours.inverse_transform(z), ref.inverse_transform(z))
+    np.testing.assert_allclose(ours.inverse_transform(z), x, rtol=1e-12, atol=1e-15)
+
+
+def test_minmax_range_just_above_threshold_is_scaled_like_sklearn():
+    x = np.array([[0.0], [1e-14]])  # 1e-14 > 10 * eps = 2.2e-15: a real range
+    ours, ref = MinMaxScaler().fit(x), skp.MinMaxScaler().fit(x)
+    np.testing.assert_allclose(ours.scale_, ref.scale_, rtol=1e-12)
+    assert ours.transform(x).ravel().tolist() == [0.0, 1.0]
+
+
+# ------------------------------------------------- issue 18: split sizes (scikit-learn's rule)
+def test_test_size_fraction_rounds_up_as_documented():
+    # 10 samples at 0.25 is 2.5 test samples: rounded up to 3 (round() or floor would give 2)
+    _, te = train_test_split(np.arange(10), test_size=0.25, seed=0)
+    assert len(te) == 3
+    tr, va, te = train_val_test_split(np.arange(10), val_size=0.25, test_size=0.15, seed=0)
+    assert (len(tr), len(va), len(te)) == (5, 3, 2)  # ceil(2.5) = 3, ceil(1.5) = 2
+
+
+def test_test_size_matches_sklearn_over_a_grid():
+    skms = pytest.importorskip("sklearn.model_selection")
+    for n in range(4, 41):
+        for frac in (0.1, 0.15, 0.2, 0.25, 0.3, 1 / 3, 0.5, 0.7):
+            _, te = train_test_split(np.arange(n), test_size=frac, seed=0)
+            _, ref = skms.train_test_split(np.arange(n), test_size=frac, random_state=0)
+            assert len(te) == len(ref), (n, frac)
+
+
+def test_stratified_split_allocates_fractional_shares_by_largest_remainder():
+    # classes of 7, 2 and 1 samples, 3 test samples: exact test shares 2.1, 0.6, 0.3. Whole parts
+    # first (2, 0, 0), the one left over goes to the largest remainder (0.6: class 1) -> (2, 1, 0),
+    # and training keeps (5, 1, 1).
+    y = np.array([0] * 7 + [1] * 2 + [2])
+    for seed in range(5):
+        _, _, y_tr, y_te = train_test_split(np.zeros((10, 1)), y, test_size=0.3, stratify=y, seed=seed)
+        assert np.bincount(y_te, minlength=3).tolist() == [2, 1, 0]
+        assert np.bincount(y_tr, minlength=3).tolist() == [5, 1, 1]
+    # 5, 3, 2 samples into halves: training shares 2.5, 1.5, 1.0; one extra sample, remainders tie
+    # (0.5, 0.5): the first class in label order takes it -> training (3, 1, 1), test (2, 2, 1)
+    y = np.array([2, 0, 1, 0, 2, 0, 1, 0, 1, 0])
+    _, _, y_tr, y_te = train_test_split(np.zeros((10, 1)), y, test_size=0.5, stratify=y, seed=3)
+    assert np.bincount(y_tr).tolist() == [3, 1, 1] and np.bincount(y_te).tolist() == [2, 2, 1]
+
+
+def test_stratified_three_way_split_with_fractional_shares():
+    # 6, 3, 1 samples; parts of 6, 2, 2 (n=10, val 0.2, test 0.2).
+    # training: exact 3.6, 1.8, 0.6 -> whole (3, 1, 0), 2 left: remainders .8 (class 1), .6, .6
+    # (tie: class 0 before 2) -> (4, 2, 0). validation: exact 1.2, .6, .2 -> (1, 0, 0), 1 left to
+    # class 1 -> (1, 1, 0). test: what is left, (1, 0, 1).
+    y = np.array([0] * 6 + [1] * 3 + [2])
+    tr, va, te = train_val_test_split(y, val_size=0.2, test_size=0.2, stratify=y, seed=0)
+    assert [np.bincount(p, minlength=3).tolist() for p in (tr, va, te)] == [[4, 2, 0], [1, 1, 0], [1, 0, 1]]
+    assert sorted(np.concatenate([tr, va, te]).tolist()) == sorted(y.tolist())

@@ -161,7 +161,9 @@ class MinMaxScaler(_Scaler):
     """Scale each feature to ``feature_range`` ``(a, b)``:
     :math:`x' = a + (x - x_{min}) \\, (b - a) / (x_{max} - x_{min})`.
 
-    A constant column (:math:`x_{max} = x_{min}`) uses a range of 1, as scikit-learn does.
+    A constant column uses a range of 1, as scikit-learn does; "constant" means a range below
+    ``10 * eps`` (float64 eps), so a round-off or subnormal range such as ``2e-311`` cannot
+    overflow the division.
     Values outside the training range map outside ``(a, b)``: that is expected for new data.
 
     Examples
@@ -194,7 +196,8 @@ class MinMaxScaler(_Scaler):
         self.n_samples_seen_, self.n_features_in_ = a.shape
         self.data_min_, self.data_max_ = a.min(axis=0), a.max(axis=0)
         self.data_range_ = self.data_max_ - self.data_min_
-        rng = np.where(self.data_range_ == 0, 1.0, self.data_range_)
+        # scikit-learn's _handle_zeros_in_scale: ranges at round-off level count as zero
+        rng = np.where(self.data_range_ < 10 * np.finfo(np.float64).eps, 1.0, self.data_range_)
         lo, hi = self.feature_range
         self.scale_ = (hi - lo) / rng
         self.min_ = lo - self.data_min_ * self.scale_
