@@ -86,12 +86,39 @@ def net_221(activation_out=None):
     return model
 
 
-def test_hand_arithmetic_is_consistent():
-    """The literals above agree with the formulas evaluated with the math module."""
-    sig = [1 / (1 + math.exp(-z)) for z in Z1]
-    assert sig == pytest.approx(A1, abs=1e-12)
-    assert 0.5 * A1[0] - 0.6 * A1[1] + 0.2 == pytest.approx(YHAT, abs=1e-11)
-    assert DELTA1[0] == pytest.approx(DELTA2 * 0.5 * A1[0] * (1 - A1[0]), abs=1e-11)
+def test_hand_arithmetic_stage_by_stage():
+    """Each hand-worked stage against the tanul piece that computes it, one at a time, so that a
+    failure names the stage (the end-to-end tests below only say that the step is wrong)."""
+    from tanul.layers import Sigmoid
+    from tanul.losses import MeanSquaredError
+    from tanul.ops.activations import sigmoid, sigmoid_backward
+
+    hidden = Dense(2)  # linear: z1 = x W1 + b1
+    hidden.build((2,), np.random.default_rng(0), dtype=np.float64)
+    hidden.params["W"][...], hidden.params["b"][...] = W1, B1
+    np.testing.assert_allclose(hidden.forward(X1), [Z1], atol=1e-15, rtol=0)
+    np.testing.assert_allclose(sigmoid(np.array(Z1)), A1, **HAND)
+    act = Sigmoid()
+    np.testing.assert_allclose(act.forward(np.array([Z1])), [A1], **HAND)
+    out = Dense(1)
+    out.build((2,), np.random.default_rng(0), dtype=np.float64)
+    out.params["W"][...], out.params["b"][...] = W2, B2
+    yhat = out.forward(np.array([A1]))
+    np.testing.assert_allclose(yhat, [[YHAT]], **HAND)
+    mse = MeanSquaredError()
+    assert mse(np.array([[YHAT]]), Y1) == pytest.approx(LOSS, abs=1e-11)
+    np.testing.assert_allclose(mse.backward(), [[DELTA2]], **HAND)
+    # output -> hidden: Dense.backward returns ∂L/∂a1 = δ2 W2ᵀ and stores ∂L/∂W2, ∂L/∂b2
+    da1 = out.backward(np.array([[DELTA2]]))
+    np.testing.assert_allclose(out.grads["W"], DW2, **HAND)
+    np.testing.assert_allclose(out.grads["b"], DB2, **HAND)
+    np.testing.assert_allclose(da1, [[DELTA2 * 0.5, DELTA2 * -0.6]], **HAND)
+    # hidden: δ1 = ∂L/∂a1 · σ'(z1), σ' = a(1 − a); the layer and the op agree with the hand δ1
+    np.testing.assert_allclose(sigmoid_backward(np.array([A1]), da1), [DELTA1], **HAND)
+    np.testing.assert_allclose(act.backward(da1), [DELTA1], **HAND)
+    hidden.backward(np.array([DELTA1]))
+    np.testing.assert_allclose(hidden.grads["W"], DW1, **HAND)
+    np.testing.assert_allclose(hidden.grads["b"], DB1, **HAND)
 
 
 def test_221_forward():

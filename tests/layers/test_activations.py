@@ -70,8 +70,10 @@ def test_forward_matches_formula(layer, f):
     (Identity(), lambda v: 1.0),
 ], ids=["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"])
 def test_derivative_matches_formula(layer, df):
+    # a random upstream gradient: with dy = 1, f'(z) and f'(z)·dy (the chain rule) look the same
+    dy = np.random.default_rng(3).uniform(-2.0, 2.0, X.shape)
     layer(X)
-    np.testing.assert_allclose(layer.backward(np.ones_like(X)), scalar(df, X), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(layer.backward(dy), dy * scalar(df, X), rtol=1e-12, atol=1e-15)
 
 
 def test_softmax_formula_and_rows():
