@@ -70,8 +70,3 @@ def test_evaluate_prints_the_same_numbers_as_training(trained, tmp_path, capsys)
     assert (tmp_path / "ev" / "report.txt").read_text() in printed
     assert acc == pytest.approx(np.trace(cm) / cm.sum(), abs=5e-5)
 
-
-def test_bad_epochs_error_names_the_value(tmp_path, capsys):
-    assert main(["train", "--dataset", "digits", "--epochs", "0", "--out", str(tmp_path), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert err == "tanul train: error: expected epochs to be a positive int, got 0\n"
