@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test bench docs-figures clean lint
+.PHONY: demo test bench docs-figures clean lint mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,17 @@ bench: $(STAMP_DEV)
 docs-figures: $(STAMP_RUN)
 	$(BIN)/python docs/make_figures.py
 
+# Mutation testing (docs/testing.md): not in CI; run before a release or after changing tests of
+# a core package. One package at a time (MUTATE="layers ops"), results kept in mutants/ so that
+# a second run only re-checks what changed. Low priority: the machine stays usable.
+MUTATE ?= layers ops losses optimizers metrics preprocessing callbacks io forecast
+mutate: $(STAMP_DEV)
+	$(BIN)/python -m pip install --quiet -e ".[mutate]"
+	mkdir -p mutants; for pkg in $(MUTATE); do \
+	  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 10 $(BIN)/mutmut run --max-children 2 "tanul.$$pkg.*" \
+	    > mutants/run-$$pkg.log 2>&1 || exit 1; \
+	done
+	$(BIN)/python tools/mutation_report.py
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache mutants
