@@ -412,6 +412,20 @@ class Sequential:
         """A deep copy (weights, optimiser state and generator included)."""
         return copy.deepcopy(self)
 
+    def __deepcopy__(self, memo: dict) -> Sequential:
+        # A deep copy of a NumPy view is a separate array, so the copied layers would no longer
+        # write into the copied flat buffers: pack the copies again (values are unchanged) and
+        # re-attach a built optimiser, which keeps its state for buffers of the same size.
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            setattr(new, key, copy.deepcopy(value, memo))
+        if new.built:
+            new._flat = FlatParameters(new.layers, new.dtype)
+            if getattr(new.optimizer, "built", False):
+                new._build_optimizer()
+        return new
+
     # ------------------------------------------------------------------ display
     def summary(self, print_fn: Any = print) -> str:
         """Print (and return) each layer, its output shape and parameter count, and the total."""
