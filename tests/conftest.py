@@ -12,7 +12,7 @@ from hypothesis import settings
 # failure found that way is printed with @reproduce_failure and stored in .hypothesis/ to replay.
 # `mutate` is the deterministic profile `make mutate` runs under (fewer examples: speed).
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.register_profile("dev")
+settings.register_profile("dev", derandomize=False)
 settings.register_profile("mutate", derandomize=True, database=None, max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
