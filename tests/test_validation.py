@@ -74,6 +74,13 @@ def test_unknown_names_and_bad_arguments(make, match):
         make()
 
 
+def test_unknown_layer_lists_public_layers_only():
+    with pytest.raises(ValueError) as exc:
+        tanul.layers.get("Dense9")
+    known = str(exc.value).split("Known: ")[1].split(". Register")[0].split(", ")
+    assert "Dense" in known and "MaxPool2D" in known and not [n for n in known if n.startswith("_")]
+
+
 def test_not_compiled_and_bad_epochs():
     m = tanul.Sequential([tanul.Dense(1)])
     with pytest.raises(RuntimeError, match=r"fit: compile the model first, e\.g\. model\.compile\("):

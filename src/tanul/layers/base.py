@@ -200,7 +200,8 @@ def get(identifier: Any, custom_objects: dict[str, type] | None = None) -> Layer
         cname = identifier["class_name"]
         if cname not in table:
             raise ValueError(
-                f"Unknown layer class {cname!r}. Known: {', '.join(sorted(table))}. "
+                f"Unknown layer class {cname!r}. Known: "
+                f"{', '.join(sorted(n for n in table if not n.startswith('_')))}. "
                 "Register custom layers with tanul.register_layer or pass custom_objects=."
             )
         return table[cname].from_config(dict(identifier.get("config", {})))
