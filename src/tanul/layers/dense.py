@@ -126,5 +126,6 @@ class Dense(Layer):
         extra = f", activation={act!r}" if act else ""
         reg = self.regularizers.get("W")
         extra += f", kernel_regularizer={reg!r}" if reg is not None else ""
+        extra += "" if self.use_bias else ", use_bias=False"
         name = f", name={self.name!r}" if self.name else ""
         return f"Dense({self.units}{extra}{name})"
