@@ -58,6 +58,8 @@ def test_labels_in_messages_carry_the_name():
     (GlobalAvgPool2D(), "GlobalAvgPool2D()"),
     (GlobalAvgPool2D(name="g"), "GlobalAvgPool2D(name='g')"),
     (Flatten(), "Flatten()"),
+    (Flatten(name="f"), "Flatten(name='f')"),
+    (ReLU(name="r"), "ReLU(name='r')"),
     (Dropout(0.5), "Dropout(rate=0.5)"),
     (LeakyReLU(0.1), "LeakyReLU(alpha=0.1)"),
     (LeakyReLU(0.1, name="lr"), "LeakyReLU(alpha=0.1, name='lr')"),
