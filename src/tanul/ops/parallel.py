@@ -52,6 +52,17 @@ def set_num_threads(n: int) -> None:
         _state["pool"] = None
 
 
+def _forget_pool_after_fork() -> None:
+    # A forked child inherits the pool object but not its threads: work submitted to it would wait
+    # forever (a hang in multiprocessing/joblib workers started with fork, or in mutmut). The
+    # child makes its own pool on first use.
+    _state["pool"] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def parallel_for(fn: Callable[[int, int], None], n: int, min_chunk: int = 8) -> None:
     """Call ``fn(start, stop)`` on contiguous chunks of ``range(n)``, in parallel.
 
