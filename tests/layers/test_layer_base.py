@@ -55,6 +55,9 @@ def test_labels_in_messages_carry_the_name():
     (Dense(3, activation="relu", use_bias=False), "Dense(3, activation='relu', use_bias=False)"),
     (Conv2D(4, 3), "Conv2D(4, 3)"),
     (MaxPool2D(2), "MaxPool2D(2)"),
+    (MaxPool2D(3, strides=2), "MaxPool2D(3, strides=2)"),
+    (MaxPool2D(3, strides=2, padding=1, name="p"), "MaxPool2D(3, strides=2, padding=1, name='p')"),
+    (MaxPool2D(2, strides=2), "MaxPool2D(2)"),
     (GlobalAvgPool2D(), "GlobalAvgPool2D()"),
     (GlobalAvgPool2D(name="g"), "GlobalAvgPool2D(name='g')"),
     (Flatten(), "Flatten()"),
@@ -76,6 +79,22 @@ def test_base_layer_contract():
         layer.forward(np.ones((1, 2)))
     with pytest.raises(NotImplementedError, match="Layer does not implement backward"):
         layer.backward(np.ones((1, 2)))
+
+
+def test_subclasses_register_themselves_without_replacing_an_existing_name():
+    class Halve(B.Layer):
+        pass
+
+    try:
+        assert B.LAYERS["Halve"] is Halve  # __init_subclass__, no decorator needed
+        first = Halve
+
+        class Halve(B.Layer):  # noqa: F811 - a second class of the same name
+            pass
+
+        assert B.LAYERS["Halve"] is first  # setdefault: the first registration stays
+    finally:
+        B.LAYERS.pop("Halve", None)
 
 
 def test_register_layer_at_run_time():
