@@ -195,7 +195,8 @@ class CrossEntropy(Loss):
         return np.exp(log_softmax(y_pred, axis=1)) if self.from_logits else y_pred
 
     def get_config(self):
-        return {"from_logits": self.from_logits}
+        # eps only when not the default, so that default losses keep their short repr
+        return {"from_logits": self.from_logits} | ({"eps": self.eps} if self.eps != 1e-7 else {})
 
 
 class BinaryCrossEntropy(Loss):
@@ -250,7 +251,8 @@ class BinaryCrossEntropy(Loss):
         return sigmoid(y_pred) if self.from_logits else y_pred
 
     def get_config(self):
-        return {"from_logits": self.from_logits}
+        # eps only when not the default, so that default losses keep their short repr
+        return {"from_logits": self.from_logits} | ({"eps": self.eps} if self.eps != 1e-7 else {})
 
 
 class Sum(Loss):
