@@ -124,3 +124,19 @@ def test_register_layer_at_run_time():
 ])
 def test_format_shape(shape, text):
     assert format_shape(shape) == text
+
+
+def test_base_repr_joins_several_arguments():
+    class Affine(B.Layer):
+        def __init__(self, a=1.0, b=0.0, c=None, name=None):
+            super().__init__(name)
+            self.a, self.b, self.c = a, b, c
+
+        def get_config(self):
+            return {"a": self.a, "b": self.b, "c": self.c, "name": self.name}
+
+    try:
+        assert repr(Affine(2.0, 3.0)) == "Affine(a=2.0, b=3.0)"  # None values are left out
+        assert repr(Affine(2.0, 3.0, name="f")) == "Affine(a=2.0, b=3.0, name='f')"
+    finally:
+        B.LAYERS.pop("Affine", None)
