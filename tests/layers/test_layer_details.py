@@ -79,3 +79,35 @@ def test_batchnorm_shape_errors_say_what_was_expected():
 ])
 def test_repr(layer, text):
     assert repr(layer) == text
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    (dict(momentum=True), r"^BatchNorm2D: expected momentum in \[0, 1\), got momentum=True "
+                          r"\(running = momentum·running \+ \(1 − momentum\)·batch\)$"),
+    (dict(momentum=1.0), r"^BatchNorm2D: expected momentum in \[0, 1\), got momentum=1\.0 "),
+    (dict(eps=True), r"^BatchNorm2D: expected eps > 0, got eps=True$"),
+    (dict(eps=0), r"^BatchNorm2D: expected eps > 0, got eps=0$"),
+])
+def test_batchnorm_argument_errors(kw, message):
+    with pytest.raises(ValueError, match=message):
+        BatchNorm2D(**kw)
+
+
+def test_batchnorm_momentum_zero_keeps_only_the_last_batch():
+    bn = BatchNorm2D(momentum=0.0)
+    x = np.random.default_rng(2).normal(size=(3, 2, 2, 2))
+    bn(x, training=True)
+    np.testing.assert_allclose(bn.state["running_mean"], x.mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(bn.state["running_var"], x.var(axis=(0, 2, 3), ddof=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_running_variance_is_unbiased_even_for_tiny_batches(m):
+    # M = N·H·W values per channel; running_var += (1 − mom)·σ²·M/(M − 1), with M/(M − 1) := 1
+    # when M = 1 (a single value has no spread: σ² = 0 anyway, the factor must not blow up)
+    x = np.arange(1.0, 1.0 + 2 * m).reshape(m, 2, 1, 1) ** 2
+    bn = BatchNorm2D(momentum=0.5)
+    bn(x, training=True)
+    var = x.var(axis=(0, 2, 3))
+    factor = m / (m - 1) if m > 1 else 1.0
+    np.testing.assert_allclose(bn.state["running_var"], 0.5 * 1.0 + 0.5 * var * factor, rtol=1e-12)
