@@ -111,3 +111,19 @@ def test_running_variance_is_unbiased_even_for_tiny_batches(m):
     var = x.var(axis=(0, 2, 3))
     factor = m / (m - 1) if m > 1 else 1.0
     np.testing.assert_allclose(bn.state["running_var"], 0.5 * 1.0 + 0.5 * var * factor, rtol=1e-12)
+
+
+def test_dropout_forward_defaults_to_inference_and_rate_zero_draws_nothing():
+    from tanul.layers import Dropout
+
+    x = np.ones((4, 6))
+    d = Dropout(0.5)
+    d(x)  # build
+    np.testing.assert_array_equal(d.forward(x), x)  # forward() without training: identity
+    np.testing.assert_array_equal(d.backward(np.full_like(x, 3.0)), np.full_like(x, 3.0))
+    zero = Dropout(0.0)
+    zero.build((6,), np.random.default_rng(5))
+    before = zero.rng.bit_generator.state
+    np.testing.assert_array_equal(zero.forward(x, training=True), x)
+    # no random numbers used: a seeded model with Dropout(0) shuffles exactly as one without it
+    assert zero.rng.bit_generator.state == before
