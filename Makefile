@@ -41,7 +41,7 @@ docs-figures: $(STAMP_RUN)
 # Mutation testing (docs/testing.md): not in CI; run before a release or after changing tests of
 # a core package. One package at a time (MUTATE="layers ops"), results kept in mutants/ so that
 # a second run only re-checks what changed. Low priority: the machine stays usable.
-MUTATE ?= layers ops losses optimizers metrics preprocessing callbacks io forecast
+MUTATE ?= layers losses preprocessing optimizers ops metrics callbacks io forecast
 mutate: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet -e ".[mutate]"
 	mkdir -p mutants; for pkg in $(MUTATE); do \
