@@ -57,3 +57,14 @@ def test_pooling_keeps_float64():
     for layer in (MaxPool2D(2), AvgPool2D(2)):
         y = layer(x)
         assert layer.dtype == np.float64 and y.dtype == np.float64
+
+
+def test_float32_layers_record_float32():
+    from tanul.layers import BatchNorm2D, GlobalAvgPool2D
+
+    x = np.random.default_rng(2).normal(size=(2, 3, 4, 4)).astype(np.float32)
+    for layer in (MaxPool2D(2), AvgPool2D(2), GlobalAvgPool2D(), BatchNorm2D()):
+        y = layer(x)
+        assert layer.dtype == np.float32 and y.dtype == np.float32, layer
+        for arr in list(layer.params.values()) + list(getattr(layer, "state", {}).values()):
+            assert arr.dtype == np.float32, layer
