@@ -18,3 +18,61 @@ def test_eps_survives_a_config_round_trip(cls):
     p = np.array([[0.0, 1.0], [0.5, 0.5]]) if cls is CrossEntropy else np.array([[0.0], [0.3]])
     y = np.array([0, 1]) if cls is CrossEntropy else np.array([1.0, 0.0])
     assert clone(p, y) == loss(p, y) and clone(p, y) != cls(from_logits=False)(p, y)
+
+
+# ------------------------------------------------------------------ messages, whole
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: CrossEntropy()(np.zeros((2, 1)), [0, 1]),
+     "CrossEntropy: expected one output per class (at least 2), got 1 output; for two classes with a "
+     "single output unit use BinaryCrossEntropy (loss='binary_cross_entropy')"),
+    (lambda: CrossEntropy()(np.zeros((2, 3)), np.array([0.5, 1.0])),
+     "CrossEntropy: 1-D targets must be integer class labels, got non-integer floats; pass one-hot rows "
+     "of shape (N, C) for soft targets"),
+    (lambda: CrossEntropy()(np.zeros((2, 3)), np.array([1.0, 3.0])),  # odd integers are fine...
+     "CrossEntropy: labels must be in [0, 2] for 3 outputs, got label 3"),  # ...3 is out of range
+    (lambda: BinaryCrossEntropy()(np.zeros((2, 1)), np.array([2.0, -1.0])),
+     "BinaryCrossEntropy: targets must lie in [0, 1], got values in [-1.0, 2.0]"),
+    (lambda: losses.MeanSquaredError()(np.zeros((2, 2)), np.zeros((3, 2))),
+     "MeanSquaredError: targets and predictions differ in shape.\n  Expect: (2, 2)\n  Actual: (3, 2)"),
+])
+def test_messages(call, message):
+    with pytest.raises(ValueError) as exc:
+        call()
+    assert str(exc.value) == message
+
+
+def test_cross_entropy_accepts_float_labels_and_a_label_column():
+    z = np.array([[2.0, 0.0, -1.0], [0.0, 1.0, 3.0]])
+    ref = CrossEntropy()(z, np.array([0, 2]))
+    assert CrossEntropy()(z, np.array([0.0, 2.0])) == ref  # integer-valued floats: labels
+    assert CrossEntropy()(z, np.array([[0], [2]])) == ref  # an (N, 1) column of labels
+    np.testing.assert_allclose(CrossEntropy()(z, np.array([1.0, 1.0])), CrossEntropy()(z, np.array([1, 1])))
+
+
+def test_cross_entropy_on_probabilities_clips_and_zeroes_the_clipped_gradient():
+    eps = 1e-3
+    loss = CrossEntropy(from_logits=False, eps=eps)
+    p = np.array([[1e-5, 0.6, 0.4 - 1e-5], [0.2, 0.3, 0.5]])
+    y = np.array([0, 2])
+    # the first row's probability of its class is below eps: clipped to eps
+    assert loss(p, y) == pytest.approx(-(np.log(eps) + np.log(0.5)) / 2, rel=1e-12)
+    g = loss.backward()
+    expected = np.zeros_like(p)
+    expected[1, 2] = -1 / (0.5 * 2)  # −y / (p N); the clipped entry gets 0
+    np.testing.assert_allclose(g, expected, rtol=1e-12)
+    # exactly eps is not clipped: gradient −1/(eps N)
+    p2 = np.array([[eps, 1 - eps]])
+    loss(p2, np.array([0]))
+    np.testing.assert_allclose(loss.backward(), [[-1 / eps, 0.0]], rtol=1e-12)
+
+
+def test_binary_cross_entropy_on_probabilities_clips_both_ends():
+    eps = 1e-4
+    loss = BinaryCrossEntropy(from_logits=False, eps=eps)
+    p = np.array([[1.0], [0.0]])
+    y = np.array([0.0, 1.0])  # both confidently wrong: log(1 − p) and log p clipped at eps
+    assert loss(p, y) == pytest.approx(-np.log(eps), rel=1e-9)
+    g = loss.backward()
+    # (p − y) / (p (1 − p)) / N at the clipped p = 1 − eps and eps
+    q = np.array([[1 - eps], [eps]])
+    np.testing.assert_allclose(g, (q - y[:, None]) / (q * (1 - q)) / 2, rtol=1e-9)
