@@ -76,3 +76,26 @@ def test_binary_cross_entropy_on_probabilities_clips_both_ends():
     # (p − y) / (p (1 − p)) / N at the clipped p = 1 − eps and eps
     q = np.array([[1 - eps], [eps]])
     np.testing.assert_allclose(g, (q - y[:, None]) / (q * (1 - q)) / 2, rtol=1e-9)
+
+
+def test_one_dimensional_predictions_are_one_column_and_other_ranks_are_refused():
+    mse = losses.MeanSquaredError()
+    assert mse(np.array([1.0, 3.0]), np.array([0.0, 1.0])) == 1.25  # (½·1 + ½·4) / 2
+    np.testing.assert_allclose(mse.backward(), [[0.5], [1.0]])
+    with pytest.raises(ValueError) as exc:
+        mse(np.zeros((2, 1, 1)), np.zeros(2))
+    assert str(exc.value) == "MeanSquaredError: expected predictions of shape (N, K), got (2, 1, 1)"
+    with pytest.raises(RuntimeError) as exc:
+        losses.MeanAbsoluteError().backward()
+    assert str(exc.value) == "MeanAbsoluteError: backward() called before forward()"
+
+
+def test_sum_links_through_its_first_term_and_rejects_nothing():
+    z = np.array([[1.0, 2.0, 0.5]])
+    total = losses.Sum([("cross_entropy", 1.0), ("mse", 0.5)])
+    np.testing.assert_allclose(total.link(z), np.exp(z) / np.exp(z).sum())  # softmax, not identity
+    np.testing.assert_array_equal(losses.Sum({"mse": 1.0, "cross_entropy": 1.0}).link(z), z)
+    with pytest.raises(ValueError) as exc:
+        losses.Sum({})
+    assert str(exc.value) == ("Sum: expected a non-empty dict {loss: weight} or list of (loss, weight) "
+                              "pairs, got {}")
