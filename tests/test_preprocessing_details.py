@@ -1,0 +1,87 @@
+"""Scalers' validation, state, repr and options against scikit-learn (mutation testing found them
+unpinned: every message, with_mean / with_std, the constant-column threshold, set_state)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tanul.preprocessing import MinMaxScaler, StandardScaler
+
+skp = pytest.importorskip("sklearn.preprocessing")
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: StandardScaler().fit(np.array([["a"], ["b"]])), TypeError,
+     "StandardScaler.fit: expected a numeric array, got dtype <U1"),
+    (lambda: StandardScaler().fit(np.zeros((2, 2, 2))), ValueError,
+     "StandardScaler.fit: expected an array of shape (N, F) or (N,), got shape (2, 2, 2)"),
+    (lambda: StandardScaler().fit(np.zeros((0, 2))), ValueError,
+     "StandardScaler.fit: expected at least one sample, got shape (0, 2)"),
+    (lambda: StandardScaler().fit(np.full((2, 12), np.nan)), ValueError,  # first 10 columns named
+     "StandardScaler.fit: found NaN or infinite values in column(s) [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]; "
+     "clean or impute them first"),
+    (lambda: MinMaxScaler().fit([[1.0, np.inf], [2.0, 3.0]]), ValueError,
+     "MinMaxScaler.fit: found NaN or infinite values in column(s) [1]; clean or impute them first"),
+    (lambda: MinMaxScaler().transform([[1.0]]), RuntimeError,
+     "MinMaxScaler.transform: call fit() first (on the training data)"),
+    (lambda: StandardScaler().fit(np.ones((3, 2))).transform(np.ones((2, 3))), ValueError,
+     "StandardScaler.transform: fitted on 2 features, got 3"),
+    (lambda: MinMaxScaler().fit(np.ones((3, 2))).inverse_transform(np.ones((2, 1))), ValueError,
+     "MinMaxScaler.inverse_transform: fitted on 2 features, got 1"),
+])
+def test_messages(call, error, message):
+    with pytest.raises(error) as exc:
+        call()
+    assert str(exc.value) == message
+
+
+def test_one_sample_and_one_dimensional_inputs():
+    s = StandardScaler().fit([[1.0, 2.0]])  # a single sample is allowed: every column constant
+    np.testing.assert_array_equal(s.scale_, [1.0, 1.0])
+    y = np.array([1.0, 2.0, 4.0])
+    z = MinMaxScaler().fit_transform(y)
+    assert z.shape == (3,) and z.tolist() == [0.0, 1 / 3, 1.0]
+
+
+def test_integer_input_gives_float64_output():
+    x = np.array([[1, 2], [3, 6]])
+    for s in (StandardScaler(), MinMaxScaler()):
+        z = s.fit_transform(x)
+        assert z.dtype == np.float64
+        assert s.inverse_transform(z).dtype == np.float64
+    assert StandardScaler().fit_transform(x.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize(("with_mean", "with_std"), [(False, True), (True, False), (False, False)])
+def test_with_mean_and_with_std_match_sklearn(with_mean, with_std):
+    x = np.random.default_rng(3).normal(5, 3, (30, 3))
+    ours = StandardScaler(with_mean=with_mean, with_std=with_std).fit(x)
+    ref = skp.StandardScaler(with_mean=with_mean, with_std=with_std).fit(x)
+    np.testing.assert_allclose(ours.transform(x), ref.transform(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.inverse_transform(ours.transform(x)), x, rtol=1e-12)
+    assert repr(ours) == f"StandardScaler(with_mean={with_mean}, with_std={with_std})  # fitted on 3 features"
+
+
+def test_constant_column_threshold_counts_samples_like_sklearn():
+    # a column at 1e10 with a spread of 3e-5: variance 1e-9 lies between (F·mean·eps)² ≈ 2e-11
+    # and (N·mean·eps)² ≈ 5e-8, so only the rule with N = 100 samples calls it constant
+    rng = np.random.default_rng(0)
+    x = np.column_stack([1e10 + rng.normal(0, 3e-5, 100), rng.normal(size=100)])
+    ours, ref = StandardScaler().fit(x), skp.StandardScaler().fit(x)
+    np.testing.assert_allclose(ours.scale_, ref.scale_, rtol=1e-9)
+    assert ours.scale_[0] == 1.0
+
+
+def test_state_round_trip_through_json_restores_arrays():
+    x = np.random.default_rng(4).normal(size=(10, 2))
+    for s in (StandardScaler(with_mean=False), MinMaxScaler((-1, 2))):
+        s.fit(x)
+        state = json.loads(json.dumps(s.get_state()))
+        assert state["class_name"] == type(s).__name__
+        assert state["config"] == json.loads(json.dumps(s.get_config()))
+        t = type(s)(**state["config"]).set_state(state)
+        assert isinstance(t.scale_, np.ndarray) and t.scale_.dtype == np.float64
+        np.testing.assert_array_equal(t.transform(x), s.transform(x))
+        assert repr(t) == repr(s) and repr(type(s)()).endswith(")")  # unfitted: no "# fitted" note
+    assert repr(MinMaxScaler((-1, 2))) == "MinMaxScaler(feature_range=(-1.0, 2.0))"
