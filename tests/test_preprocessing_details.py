@@ -85,3 +85,55 @@ def test_state_round_trip_through_json_restores_arrays():
         np.testing.assert_array_equal(t.transform(x), s.transform(x))
         assert repr(t) == repr(s) and repr(type(s)()).endswith(")")  # unfitted: no "# fitted" note
     assert repr(MinMaxScaler((-1, 2))) == "MinMaxScaler(feature_range=(-1.0, 2.0))"
+
+
+# ------------------------------------------------------------------ splits: arguments
+from tanul.preprocessing import train_test_split, train_val_test_split  # noqa: E402
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: train_test_split(), ValueError, "train_test_split: expected at least one array"),
+    (lambda: train_test_split(np.zeros(1)), ValueError, "train_test_split: expected at least 2 samples, got 1"),
+    (lambda: train_test_split(np.zeros(5), test_size=True), TypeError,
+     "train_test_split: test_size must be a float fraction or an int count, got True"),
+    (lambda: train_test_split(np.zeros(5), test_size="a"), TypeError,
+     "train_test_split: test_size must be a float fraction or an int count, got 'a'"),
+    (lambda: train_test_split(np.zeros(5), test_size=1.0), ValueError,
+     "train_test_split: expected test_size as a fraction in [0, 1), got 1.0"),
+    (lambda: train_test_split(np.zeros(5), test_size=5), ValueError,
+     "train_test_split: expected test_size as a count in [0, 5), got 5"),
+    (lambda: train_test_split(np.zeros(5), test_size=0.0), ValueError,
+     "train_test_split: test_size=0.0 leaves no test samples out of 5"),
+    (lambda: MinMaxScaler((1, 1)), ValueError,
+     "MinMaxScaler: expected feature_range (min, max) with min < max, got (1, 1)"),
+])
+def test_split_and_range_messages(call, error, message):
+    with pytest.raises(error) as exc:
+        call()
+    assert str(exc.value) == message
+
+
+def test_smallest_valid_sizes():
+    assert [len(p) for p in train_test_split(np.arange(2), test_size=1)] == [1, 1]  # 2 samples suffice
+    assert [len(p) for p in train_test_split(np.arange(3), test_size=0.01)] == [2, 1]  # ceil(0.03) = 1
+    # an empty validation part is allowed, as a fraction 0.0 or a count 0
+    assert [len(p) for p in train_val_test_split(np.arange(5), val_size=0.0, test_size=1)] == [4, 0, 1]
+    assert [len(p) for p in train_val_test_split(np.arange(5), val_size=0, test_size=3)] == [2, 0, 3]
+    assert [len(p) for p in train_val_test_split(np.arange(5), val_size=4 - 1, test_size=1)] == [1, 3, 1]
+
+
+@pytest.mark.parametrize("k", [10.0, 10.5, 12.0])
+def test_minmax_threshold_boundary_like_sklearn(k):
+    # a range of exactly 10·eps or a little above is a real range for scikit-learn (strict <)
+    x = np.array([[0.0], [k * np.finfo(np.float64).eps]])
+    ours, ref = MinMaxScaler().fit(x), skp.MinMaxScaler().fit(x)
+    np.testing.assert_allclose(ours.scale_, ref.scale_, rtol=1e-12)
+    assert ours.transform(x).ravel().tolist() == [0.0, 1.0]
+
+
+def test_minmax_one_dimensional_transform_and_inverse_keep_the_shape():
+    s = MinMaxScaler((-1, 1)).fit(np.array([2.0, 4.0, 6.0]))
+    z = s.transform(np.array([3.0, 5.0]))
+    assert z.shape == (2,) and z.tolist() == [-0.5, 0.5]
+    back = s.inverse_transform(z)
+    assert back.shape == (2,) and back.tolist() == [3.0, 5.0]
