@@ -137,3 +137,45 @@ def test_minmax_one_dimensional_transform_and_inverse_keep_the_shape():
     assert z.shape == (2,) and z.tolist() == [-0.5, 0.5]
     back = s.inverse_transform(z)
     assert back.shape == (2,) and back.tolist() == [3.0, 5.0]
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: train_test_split(np.arange(10), stratify=np.array([0] * 9 + [1]), shuffle=False),
+     "train_test_split: stratify needs shuffle=True"),
+    (lambda: train_test_split(np.arange(10), stratify=np.zeros(5)), "train_test_split: stratify has 5 labels for 10 samples"),
+    (lambda: train_val_test_split(np.arange(10), val_size=0.45, test_size=0.45),
+     "train_val_test_split: val_size=0.45 and test_size=0.45 leave no training samples out of 10"),
+    # three classes of one sample each into three parts of one: the largest-remainder allocation
+    # of the first two parts takes more members of a class than it has
+    (lambda: train_val_test_split(np.arange(3), val_size=1, test_size=1, stratify=np.arange(3), seed=0),
+     "stratify: a class has too few members for the requested split sizes"),
+])
+def test_stratify_messages(call, message):
+    with pytest.raises(ValueError) as exc:
+        call()
+    assert str(exc.value) == message
+
+
+def test_default_sizes():
+    assert [len(p) for p in train_test_split(np.arange(20))] == [15, 5]  # test_size=0.25
+    assert [len(p) for p in train_val_test_split(np.arange(20))] == [14, 3, 3]  # 0.15 each, rounded up
+
+
+def test_three_way_splits_are_seeded_partitions_of_the_indices():
+    idx = np.arange(30)
+    y = np.array([0] * 15 + [1] * 9 + [2] * 6)
+    for stratify in (None, y):
+        a = train_val_test_split(idx, val_size=0.2, test_size=0.3, stratify=stratify, seed=7)
+        b = train_val_test_split(idx, val_size=0.2, test_size=0.3, stratify=stratify, seed=7)
+        c = train_val_test_split(idx, val_size=0.2, test_size=0.3, stratify=stratify, seed=8)
+        assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))  # same seed, same split
+        assert not all(np.array_equal(p, q) for p, q in zip(a, c, strict=True))
+        assert sorted(np.concatenate(a).tolist()) == list(range(30))  # every index exactly once
+
+
+def test_lists_are_split_like_arrays():
+    x = [[i, -i] for i in range(8)]
+    labels = list("abcdefgh")
+    x_tr, x_te, l_tr, l_te = train_test_split(x, labels, test_size=2, seed=0)
+    assert x_tr.shape == (6, 2) and l_te.shape == (2,)
+    assert [labels[row[0]] for row in x_te] == l_te.tolist()  # rows stay aligned
