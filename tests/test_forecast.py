@@ -119,7 +119,7 @@ def test_cli_writes_everything(tmp_path, weather_csv, capsys):
     printed = capsys.readouterr().out
     assert "Wrote:" in printed and "Forecast for BUDAPEST issued as of 2010-01-01" in printed
     head = (out / "predictions_h1.csv").read_text().splitlines()[0]
-    assert head == ("target_date,split,observed,issued,shrunk,network,ridge,climatology,persistence,"
+    assert head == ("target_date,split,observed,issued,shrunk,network,ridge,ridge_anomaly,climatology,persistence,"
                     "lower_80,upper_80,lower_95,upper_95,method")
     fc = (out / "forecast.csv").read_text().splitlines()
     assert fc[0] == "issued,horizon,target_date,forecast,lower_80,upper_80,lower_95,upper_95,method,climatology,observed"

@@ -10,10 +10,12 @@ import pytest
 from tanul.datasets.weather import WeatherData
 from tanul.forecast import (
     FORECAST_COLUMNS,
+    ALTERNATIVES,
     METHODS,
     ForecastError,
     Forecaster,
     block_bootstrap_skill,
+    choose_method,
     climatology_table,
     coverage,
     day_of_year,
@@ -184,13 +186,35 @@ def test_issued_method_is_chosen_on_validation_only(fitted):
     for h, res in fc.result_["horizons"].items():
         va, y = res["split"]["val"], res["samples"]["y"]
         val = {m: np.abs(res["predictions"][m][va] - y[va]).mean() for m in METHODS}
-        assert fc.horizons_[h]["method"] == min(val, key=val.get)
-        np.testing.assert_array_equal(res["predictions"]["issued"], res["predictions"][fc.horizons_[h]["method"]])
-        lam = fc.horizons_[h]["shrink"]
-        base, net = res["predictions"]["climatology"], res["predictions"]["network"]
-        np.testing.assert_allclose(res["predictions"]["shrunk"], base + lam * (net - base))
+        st = fc.horizons_[h]
+        method = st["method"]
+        np.testing.assert_array_equal(res["predictions"]["issued"], res["predictions"][method])
+        if method in ("shrunk", "climatology"):     # no alternative was surely better
+            assert all(st["val_gain_p05"][a] <= 0 or val[a] >= val["shrunk"] for a in ALTERNATIVES)
+            assert (method == "climatology") == (st["shrink"] == 0)
+        else:                                       # the alternative is better with 90 % confidence
+            assert st["val_gain_p05"][method] > 0 and val[method] < val["shrunk"]
+        lam = st["shrink"]
+        base = res["predictions"]["climatology"]
+        ens = (res["predictions"]["network"] + res["predictions"]["ridge_anomaly"]) / 2
+        np.testing.assert_allclose(res["predictions"]["shrunk"], base + lam * (ens - base))
         rows = [r for r in fc.result_["metrics"] if r["horizon"] == h and r["method"] == "issued"]
-        assert {r["chosen"] for r in rows} == {fc.horizons_[h]["method"]}
+        assert {r["chosen"] for r in rows} == {method}
+
+
+def test_choose_method_needs_a_sure_gain_on_validation():
+    rng = np.random.default_rng(3)
+    y = rng.normal(0, 3, 366)
+    shrunk = y + rng.normal(0, 2, 366)
+    preds = {"shrunk": shrunk, "ridge": y + rng.normal(0, 1, 366),          # far better: chosen
+             "network": y + rng.normal(0, 1.9, 366), "ridge_anomaly": shrunk + 5}
+    method, gains = choose_method(y, preds)
+    assert method == "ridge" and gains["ridge"] > 0 and gains["ridge_anomaly"] < 0
+    preds["ridge"] = shrunk + rng.normal(0, 0.05, 366)     # about as good: not a sure gain
+    preds["network"] = shrunk - 0.001 * np.sign(shrunk - y)  # better on every day, by a hair: a sure gain
+    assert choose_method(y, preds)[0] == "network"
+    preds["network"] = y + rng.normal(0, 1.97, 366)
+    assert choose_method(y, preds)[0] == "shrunk"
 
 
 def test_issued_choice_does_not_depend_on_the_test_period():

@@ -29,6 +29,7 @@ from typing import Any
 
 from .command import add_arguments, run_command
 from .core import (
+    ALTERNATIVES,
     INTERVALS,
     METHODS,
     OWN_VARIABLES,
@@ -36,6 +37,7 @@ from .core import (
     ForecastError,
     block_bootstrap_skill,
     build_samples,
+    choose_method,
     climatology,
     climatology_table,
     coverage,
@@ -55,7 +57,7 @@ __all__ = ["ForecastConfig", "ForecastError", "Forecaster", "build_samples", "sp
            "persistence", "climatology", "climatology_table", "fit_ridge", "fit_shrinkage", "run_forecast",
            "write_outputs", "day_of_year", "default_periods", "interval_offsets", "coverage", "skill",
            "block_bootstrap_skill", "metrics_markdown", "forecast_table", "forecast_rows_csv",
-           "FORECAST_COLUMNS", "INTERVALS", "METHODS", "OWN_VARIABLES", "add_arguments", "run_command"]
+           "FORECAST_COLUMNS", "INTERVALS", "METHODS", "ALTERNATIVES", "choose_method", "OWN_VARIABLES", "add_arguments", "run_command"]
 
 
 def run_forecast(data: Any, cfg: ForecastConfig | None = None, verbose: int = 1) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from .core import (
     ForecastError,
     block_bootstrap_skill,
     build_samples,
+    choose_method,
     climatology_table,
     coverage,
     day_of_year,
@@ -163,11 +164,13 @@ class Forecaster:
                 histories.append(model.history)
             preds = self._methods(st, x, base, with_shrunk=False)
             preds = {"persistence": persistence(s), **preds}
-            st["shrink"] = fit_shrinkage(s["y"][va], preds["climatology"][va], preds["network"][va])
-            preds["shrunk"] = base + st["shrink"] * (preds["network"] - base)
+            st["shrink"] = fit_shrinkage(s["y"][va], preds["climatology"][va], preds["ensemble"][va])
+            preds["shrunk"] = base + st["shrink"] * (preds["ensemble"] - base)
             val_mae = {m: scores(s["y"][va], preds[m][va])["mae"] for m in METHODS}
             st["val_mae"] = val_mae
-            st["method"] = min(METHODS, key=lambda m: (round(val_mae[m], 9), METHODS.index(m)))
+            method, st["val_gain_p05"] = choose_method(s["y"][va], {m: preds[m][va] for m in METHODS},
+                                                       cfg.block, max(cfg.bootstrap, 200), seed=cfg.seed + h)
+            st["method"] = "climatology" if method == "shrunk" and st["shrink"] == 0 else method
             preds["issued"] = preds[st["method"]]
             st["offsets"] = interval_offsets(s["y"][va] - preds["issued"][va])
             self.horizons_[h] = st
@@ -236,8 +239,9 @@ class Forecaster:
         xf = x.astype(np.float32)
         net = np.mean([m.predict(xf).ravel().astype(np.float64) for m in st["networks"]], axis=0)
         out["network"] = (base if self.config.anomaly else 0.0) + net * st["y_scale"] + st["y_mean"]
+        out["ensemble"] = (out["network"] + out["ridge_anomaly"]) / 2
         if with_shrunk:
-            out["shrunk"] = base + st["shrink"] * (out["network"] - base)
+            out["shrunk"] = base + st["shrink"] * (out["ensemble"] - base)
         return out
 
     # ------------------------------------------------------------------ forecast
@@ -336,7 +340,8 @@ class Forecaster:
                     save_model(model, tmp / f"h{h}_net{k}.tanul", include_optimizer=False)
                     nets.append(f"h{h}_net{k}.tanul")
                 hs[str(h)] = {k: st[k] for k in ("feature_names", "columns", *SCALARS, "ridge_alpha",
-                                                  "ridge_anomaly_alpha", "best_epochs", "method", "val_mae")}
+                                                  "ridge_anomaly_alpha", "best_epochs", "method", "val_mae",
+                                                  "val_gain_p05")}
                 hs[str(h)]["offsets"] = {k: list(v) for k, v in st["offsets"].items()}
                 hs[str(h)]["networks"] = nets
             manifest = {"format": FORMAT, "version": VERSION, "config": asdict(self.config),
@@ -389,7 +394,7 @@ class Forecaster:
             for hs, hd in man["horizons"].items():
                 h = int(hs)
                 st = {k: hd[k] for k in ("feature_names", "columns", "ridge_alpha", "ridge_anomaly_alpha",
-                                         "best_epochs", "method", "val_mae")}
+                                         "best_epochs", "method", "val_mae", "val_gain_p05")}
                 for k in SCALARS:
                     st[k] = float(hd[k])
                 if st["method"] not in METHODS:

@@ -124,7 +124,7 @@ def write_outputs(result: dict[str, Any], out: str | os.PathLike, forecaster: An
             train_rows.append([h, "fit" if split["train"][i] else "early_stopping", str(s["dates"][i]),
                                str(s["target_dates"][i]), repr(float(s["y"][i])),
                                *(repr(float(v)) for v in s["x"][i])])
-        methods = [m for m in ("issued", "shrunk", "network", "ridge", "climatology", "persistence")]
+        methods = ["issued", "shrunk", "network", "ridge", "ridge_anomaly", "climatology", "persistence"]
         bands = [f"{side}_{k}" for k in INTERVALS for side in ("lower", "upper")]
         put(f"predictions_h{h}.csv", csv_text(
             ["target_date", "split", "observed", *methods, *bands, "method"],
