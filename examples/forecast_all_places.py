@@ -23,13 +23,13 @@ HORIZONS = (1, 7, 30)
 MARK = ("<!-- all-places:start -->", "<!-- all-places:end -->")
 
 
-def one_place(args: tuple[str, str, int, int | None]) -> dict:
-    city, data_path, seed, ensemble = args
+def one_place(args: tuple) -> dict:
+    city, data_path, seed, ensemble, epochs = args
     from tanul.datasets import weather
     from tanul.forecast import ForecastConfig, Forecaster
 
     data = weather(None, path=data_path)
-    kw = {"ensemble": ensemble} if ensemble else {}
+    kw = {k: v for k, v in (("ensemble", ensemble), ("epochs", epochs)) if v}
     t0 = time.perf_counter()
     fc = Forecaster(ForecastConfig(city=city, horizons=HORIZONS, seed=seed, **kw)).fit(data)
     out = {"city": city, "seconds": time.perf_counter() - t0}
@@ -81,13 +81,14 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ensemble", type=int, default=None, help="networks per horizon (default: the library's)")
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the library's)")
     p.add_argument("--write-docs", action="store_true", help="put the table into docs/forecasting.md")
     args = p.parse_args()
     from tanul.datasets import weather
 
     places = args.places or weather(None, path=args.data).cities
     t0 = time.perf_counter()
-    jobs = [(c, args.data, args.seed, args.ensemble) for c in places]
+    jobs = [(c, args.data, args.seed, args.ensemble, args.epochs) for c in places]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as ex:
             results = []

@@ -155,3 +155,26 @@ def test_budapest_targets_of_the_issue_hold_for_the_issued_forecast(weather_csv)
         assert test[(h, "issued")] <= test[(h, "climatology")] + 0.02
     for h, target in zip((1, 7, 30), (1.28, 3.05, 3.09)):
         assert round(test[(h, "issued")], 2) <= target
+
+
+def test_all_places_example_makes_its_table(weather_csv, tmp_path):
+    """A one-place, two-epoch run of the example: the table row and its climatology figure, which
+    the test recomputes from the data by hand."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))
+    proc = subprocess.run([sys.executable, str(root / "examples" / "forecast_all_places.py"), "--data",
+                           str(weather_csv), "--places", "ROMA", "--ensemble", "1", "--epochs", "2", "--jobs", "1"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| ROMA |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    data = weather(None, path=weather_csv)
+    s = build_samples(data, ForecastConfig(city="ROMA"), 30)
+    sp = split_by_target_date(s["target_dates"], "2007-12-31", "2008-12-31")
+    clim = climatology(s["target_dates"][sp["train"]], s["y"][sp["train"]])(s["target_dates"][sp["test"]])
+    assert cells[3] == f"{np.abs(clim - s['y'][sp['test']]).mean():.2f}"
+    assert "Targets met on" in proc.stdout
