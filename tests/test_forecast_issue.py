@@ -9,11 +9,11 @@ import pytest
 
 from tanul.datasets.weather import WeatherData
 from tanul.forecast import (
-    FORECAST_COLUMNS,
     ALTERNATIVES,
+    FORECAST_COLUMNS,
     METHODS,
-    ForecastError,
     Forecaster,
+    ForecastError,
     block_bootstrap_skill,
     choose_method,
     climatology_table,

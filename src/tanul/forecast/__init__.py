@@ -57,7 +57,8 @@ __all__ = ["ForecastConfig", "ForecastError", "Forecaster", "build_samples", "sp
            "persistence", "climatology", "climatology_table", "fit_ridge", "fit_shrinkage", "run_forecast",
            "write_outputs", "day_of_year", "default_periods", "interval_offsets", "coverage", "skill",
            "block_bootstrap_skill", "metrics_markdown", "forecast_table", "forecast_rows_csv",
-           "FORECAST_COLUMNS", "INTERVALS", "METHODS", "ALTERNATIVES", "choose_method", "OWN_VARIABLES", "add_arguments", "run_command"]
+           "FORECAST_COLUMNS", "INTERVALS", "METHODS", "ALTERNATIVES", "choose_method", "OWN_VARIABLES",
+           "add_arguments", "run_command"]
 
 
 def run_forecast(data: Any, cfg: ForecastConfig | None = None, verbose: int = 1) -> dict[str, Any]:

@@ -310,7 +310,8 @@ class Forecaster:
             v = past[c][np.isfinite(past[c])]
             if len(v) and abs(float(np.median(v)) - st["median"]) > 5 * max(st["std"], 1e-9) + 1e-9:
                 wrong.append(f"{c} has median {float(np.median(v)):.4g}, far from the training median "
-                             f"{st['median']:.4g} (std {st['std']:.3g}){' ' + st['unit'] if st['unit'] else ''}")
+                             f"{st['median']:.4g} (std {st['std']:.3g})"
+                             + (f" {st['unit']}" if st["unit"] else ""))
         if wrong:
             raise ForecastError(f"{src}: the data does not match the forecaster's units: " + "; ".join(wrong))
 
@@ -334,7 +335,8 @@ class Forecaster:
             hs = {}
             for h, st in self.horizons_.items():
                 for name in ARRAYS:
-                    np.save(tmp / f"h{h}_{name}.npy", np.asarray(st[name], dtype=np.float64), allow_pickle=False)
+                    np.save(tmp / f"h{h}_{name}.npy", np.asarray(st[name], dtype=np.float64),
+                            allow_pickle=False)
                 nets = []
                 for k, model in enumerate(st["networks"]):
                     save_model(model, tmp / f"h{h}_net{k}.tanul", include_optimizer=False)
@@ -371,8 +373,8 @@ class Forecaster:
             d = d / "forecaster"
         mf = d / MANIFEST
         if not mf.is_file():
-            raise ForecastError(f"{d}: no {MANIFEST} here: not a saved forecaster (run tanul forecast --out DIR "
-                                "first)")
+            raise ForecastError(f"{d}: no {MANIFEST} here: not a saved forecaster (run tanul forecast "
+                                "--out DIR first)")
         if mf.stat().st_size > MAX_MANIFEST_BYTES:
             raise ForecastError(f"{mf}: larger than {MAX_MANIFEST_BYTES} bytes; not a forecaster manifest")
         try:

@@ -52,12 +52,14 @@ def forecast_table(rows: list[dict[str, Any]], city: str = "") -> str:
     """The forecast as a small Markdown table."""
     lines = [f"Forecast{' for ' + city if city else ''} issued as of {rows[0]['issued']} "
              "(daily mean temperature, °C):", "",
-             "| horizon | target date | forecast | 80 % interval | 95 % interval | method | climatology | observed |",
+             "| horizon | target date | forecast | 80 % interval | 95 % interval | method | climatology "
+             "| observed |",
              "| ---: | --- | ---: | --- | --- | --- | ---: | ---: |"]
     for r in rows:
         obs = "" if math.isnan(r["observed"]) else f"{r['observed']:.1f}"
         lines.append(f"| {r['horizon']} d | {r['target_date']} | {r['forecast']:.1f} | "
-                     f"{r['lower_80']:.1f} .. {r['upper_80']:.1f} | {r['lower_95']:.1f} .. {r['upper_95']:.1f} | "
+                     f"{r['lower_80']:.1f} .. {r['upper_80']:.1f} | "
+                     f"{r['lower_95']:.1f} .. {r['upper_95']:.1f} | "
                      f"{r['method']} | {r['climatology']:.1f} | {obs} |")
     return "\n".join(lines) + "\n"
 
@@ -80,11 +82,13 @@ def metrics_markdown(result: dict[str, Any], split: str = "test") -> str:
         f"{h} d {issued[h]['chosen']}" + (f" (λ = {result['horizons'][h]['shrink']:.2f})"
                                           if issued[h]["chosen"] == "shrunk" else "") for h in hs) + ".\n"
     text += "Interval coverage: " + "; ".join(
-        f"{h} d " + ", ".join(f"{k} % → {issued[h]['coverage_' + k]:.0%}" for k in INTERVALS) for h in hs) + ".\n"
+        f"{h} d " + ", ".join(f"{k} % → {issued[h]['coverage_' + k]:.0%}" for k in INTERVALS)
+        for h in hs) + ".\n"
     if split == "test" and result.get("skill"):
-        text += "\nSkill of the issued forecast, 1 − MAE/MAE_ref, with a 90 % paired block-bootstrap interval " \
-                "(blocks of 30 test days):\n\n| horizon | vs persistence | vs climatology | vs ridge | vs network |\n" \
-                "| ---: | --- | --- | --- | --- |\n"
+        text += ("\nSkill of the issued forecast, 1 − MAE/MAE_ref, with a 90 % paired block-bootstrap "
+                 "interval (blocks of 30 test days):\n\n"
+                 "| horizon | vs persistence | vs climatology | vs ridge | vs network |\n"
+                 "| ---: | --- | --- | --- | --- |\n")
         for h in hs:
             cells = []
             for b in ("persistence", "climatology", "ridge", "network"):
@@ -138,7 +142,8 @@ def write_outputs(result: dict[str, Any], out: str | os.PathLike, forecaster: An
     keys = ["horizon", "method", "baseline", "skill", "low_90", "high_90"]
     put("skill.csv", csv_text(keys, [[_fmt(r[k]) for k in keys] for r in result["skill"]]))
     text = (f"# {cfg.city}: test period (target dates after {cfg.val_end})\n\n" + metrics_markdown(result)
-            + "\n## Validation period (where the issued method was chosen)\n\n" + metrics_markdown(result, "val"))
+            + "\n## Validation period (where the issued method was chosen)\n\n"
+            + metrics_markdown(result, "val"))
     if forecast:
         text += "\n## Forecast\n\n" + forecast_table(forecast, cfg.city)
         put("forecast.csv", forecast_rows_csv(forecast))
