@@ -47,13 +47,13 @@ class ForecastConfig:
     dropout: float = 0.2
     l2: float = 1e-3
     epochs: int = 300
-    batch_size: int = 64
-    lr: float = 1e-3
-    patience: int = 25
+    batch_size: int = 128
+    lr: float = 2e-3
+    patience: int = 20
     seed: int = 0
     climatology_window: int = 31
     anomaly: bool = True                #: the network learns the departure from climatology
-    ensemble: int = 5                   #: networks (seeds) averaged per horizon
+    ensemble: int = 3                   #: networks (seeds) averaged per horizon
     ridge_alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
     bootstrap: int = 1000               #: resamples for the skill intervals
     block: int = 30                     #: days per bootstrap block
