@@ -146,3 +146,21 @@ def test_bad_settings_are_one_line(tmp_path, capsys):
     assert "no forecaster.json here" in line
     line = _err(capsys, ["--csv", str(f), "--sep", ";;", *FAST])
     assert "--sep must be one character" in line
+
+
+def test_cli_as_of_trains_and_issues_on_the_past_only(tmp_path):
+    """With --as-of, training too stops there: scrambling every later row leaves forecast.csv as it was
+    (except the observed values, looked up after the fact)."""
+    dates, temp, _ = _daily()
+    rng = np.random.default_rng(9)
+    as_of = np.datetime64("2008-06-30")
+    runs = []
+    for k, t in enumerate((temp, np.where(dates > as_of, rng.normal(0, 30, len(temp)), temp))):
+        f = tmp_path / f"s{k}.csv"
+        f.write_text("date,temperature\n" + "".join(f"{d},{v:.2f}\n" for d, v in zip(dates, t)))
+        assert main(["forecast", "--csv", str(f), "--as-of", str(as_of), "--out", str(tmp_path / f"o{k}"),
+                     *FAST]) == 0
+        runs.append([r.split(",")[:-1] for r in (tmp_path / f"o{k}" / "forecast.csv").read_text().splitlines()])
+    assert runs[0] == runs[1] and runs[0][1][:3] == ["2008-06-30", "1", "2008-07-01"]
+    observed = runs[0][1] + [(tmp_path / "o0" / "forecast.csv").read_text().splitlines()[1].split(",")[-1]]
+    assert float(observed[-1]) == round(temp[dates == np.datetime64("2008-07-01")][0], 2)

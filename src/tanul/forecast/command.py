@@ -92,6 +92,7 @@ def run_command(args: Any) -> int:
     data, csv_opts = load_data(args)
     for note in data.notes:
         print(f"note: {note}")
+    full = data
     if as_of is not None:
         data = _truncate(data, as_of)   # training, too, sees nothing after --as-of
     city = data.city or args.city.upper()
@@ -106,7 +107,7 @@ def run_command(args: Any) -> int:
     print(f"Forecasting {city}'s daily mean temperature {', '.join(map(str, cfg.horizons))} day(s) ahead "
           f"({len(data)} days, {data.dates[0]} .. {data.dates[-1]})", flush=True)
     fc = Forecaster(cfg).fit(data, verbose=1)
-    rows = fc.forecast(data)
+    rows = fc.forecast(full, as_of=as_of)   # reads nothing after as_of but the 'observed' values
     result = fc.result_
     written = write_outputs(result, args.out, forecaster=fc, forecast=rows, plots=not args.no_plots)
     print("\n" + metrics_markdown(result))

@@ -29,9 +29,9 @@ class ForecastError(ValueError):
 class ForecastConfig:
     """Settings of a forecasting run (all saved with the forecaster).
 
-    The network's settings (``hidden``, ``dropout``, ``l2``, ``lags``, ``other_variables``,
-    ``patience``) were chosen on the validation year over all 18 places of the weather data
-    (``examples/forecast_all_places.py --study``), the same for every place.
+    The same settings serve every place (nothing is tuned per place); what is fitted per place
+    and horizon (early stopping, ridge α, the shrinkage λ, the issued method, the intervals) is
+    chosen on the validation period only. docs/forecasting.md says how the defaults were chosen.
     """
 
     city: str = "BUDAPEST"
