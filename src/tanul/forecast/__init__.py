@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from .command import add_arguments, run_command
-from .core import (
+from .core import (  # noqa: F401 - the constants are importable, not API-page entries
     ALTERNATIVES,
     INTERVALS,
     METHODS,
@@ -51,13 +51,18 @@ from .core import (
     split_by_target_date,
 )
 from .forecaster import Forecaster
-from .report import FORECAST_COLUMNS, forecast_rows_csv, forecast_table, metrics_markdown, write_outputs
+from .report import (
+    FORECAST_COLUMNS,  # noqa: F401
+    forecast_rows_csv,
+    forecast_table,
+    metrics_markdown,
+    write_outputs,
+)
 
 __all__ = ["ForecastConfig", "ForecastError", "Forecaster", "build_samples", "split_by_target_date",
-           "persistence", "climatology", "climatology_table", "fit_ridge", "fit_shrinkage", "run_forecast",
-           "write_outputs", "day_of_year", "default_periods", "interval_offsets", "coverage", "skill",
-           "block_bootstrap_skill", "metrics_markdown", "forecast_table", "forecast_rows_csv",
-           "FORECAST_COLUMNS", "INTERVALS", "METHODS", "ALTERNATIVES", "choose_method", "OWN_VARIABLES",
+           "persistence", "climatology", "climatology_table", "fit_ridge", "fit_shrinkage", "choose_method",
+           "run_forecast", "write_outputs", "day_of_year", "default_periods", "interval_offsets", "coverage",
+           "skill", "block_bootstrap_skill", "metrics_markdown", "forecast_table", "forecast_rows_csv",
            "add_arguments", "run_command"]
 
 

@@ -18,7 +18,8 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--date-column", default="date", help="--csv: the date column (default 'date')")
     p.add_argument("--temp-column", default="temperature",
                    help="--csv: the daily mean temperature column in °C (default 'temperature')")
-    p.add_argument("--sep", default=",", help="--csv: field separator (default ','; e.g. ';' for semicolon-separated exports)")
+    p.add_argument("--sep", default=",", help="--csv: field separator (default ','; ';' for "
+                                              "semicolon-separated exports)")
     p.add_argument("--date-format", default=None, help="--csv: strptime format, e.g. %%Y.%%m.%%d "
                                                        "(default YYYY-MM-DD or YYYYMMDD)")
     p.add_argument("--decimal", default=".", help="--csv: decimal mark, '.' or ','")
