@@ -12,12 +12,17 @@ nothing is tuned per place.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
+
+# one BLAS thread per process: the matrices are small and the places run in parallel processes
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 HORIZONS = (1, 7, 30)
 MARK = ("<!-- all-places:start -->", "<!-- all-places:end -->")
