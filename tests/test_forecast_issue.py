@@ -187,13 +187,16 @@ def test_issued_method_is_chosen_on_validation_only(fitted):
         va, y = res["split"]["val"], res["samples"]["y"]
         val = {m: np.abs(res["predictions"][m][va] - y[va]).mean() for m in METHODS}
         st = fc.horizons_[h]
-        method = st["method"]
+        method, gains = st["method"], st["val_gain_p05"]
         np.testing.assert_array_equal(res["predictions"]["issued"], res["predictions"][method])
+        default = "shrunk" if gains["shrunk"] > 0 and st["shrink"] > 0 else "climatology"
+        alts = [a for a in ALTERNATIVES if a in gains]
+        assert bool(alts) == (h <= fc.config.alternatives_horizon)
         if method in ("shrunk", "climatology"):     # no alternative was surely better
-            assert all(st["val_gain_p05"][a] <= 0 or val[a] >= val["shrunk"] for a in ALTERNATIVES)
-            assert (method == "climatology") == (st["shrink"] == 0)
+            assert method == default
+            assert all(gains[a] <= 0 or val[a] >= val[default] for a in alts)
         else:                                       # the alternative is better with 90 % confidence
-            assert st["val_gain_p05"][method] > 0 and val[method] < val["shrunk"]
+            assert method in alts and gains[method] > 0 and val[method] < val[default]
         lam = st["shrink"]
         base = res["predictions"]["climatology"]
         ens = (res["predictions"]["network"] + res["predictions"]["ridge_anomaly"]) / 2
@@ -205,16 +208,21 @@ def test_issued_method_is_chosen_on_validation_only(fitted):
 def test_choose_method_needs_a_sure_gain_on_validation():
     rng = np.random.default_rng(3)
     y = rng.normal(0, 3, 366)
-    shrunk = y + rng.normal(0, 2, 366)
-    preds = {"shrunk": shrunk, "ridge": y + rng.normal(0, 1, 366),          # far better: chosen
+    clim = y + rng.normal(0, 3, 366)
+    shrunk = y + rng.normal(0, 2, 366)                                     # far better than climatology
+    preds = {"climatology": clim, "shrunk": shrunk, "ridge": y + rng.normal(0, 1, 366),   # far better: chosen
              "network": y + rng.normal(0, 1.9, 366), "ridge_anomaly": shrunk + 5}
     method, gains = choose_method(y, preds)
-    assert method == "ridge" and gains["ridge"] > 0 and gains["ridge_anomaly"] < 0
+    assert method == "ridge" and gains["ridge"] > 0 and gains["ridge_anomaly"] < 0 and gains["shrunk"] > 0
+    assert choose_method(y, preds, alternatives=())[0] == "shrunk"          # beyond alternatives_horizon
     preds["ridge"] = shrunk + rng.normal(0, 0.05, 366)     # about as good: not a sure gain
     preds["network"] = shrunk - 0.001 * np.sign(shrunk - y)  # better on every day, by a hair: a sure gain
     assert choose_method(y, preds)[0] == "network"
     preds["network"] = y + rng.normal(0, 1.97, 366)
     assert choose_method(y, preds)[0] == "shrunk"
+    preds["shrunk"] = clim + rng.normal(0, 0.05, 366)      # no sure gain over climatology: climatology
+    method, gains = choose_method(y, preds, alternatives=())
+    assert method == "climatology" and gains["shrunk"] <= 0
 
 
 def test_issued_choice_does_not_depend_on_the_test_period():

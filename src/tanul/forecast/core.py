@@ -13,8 +13,7 @@ import numpy as np
 OWN_VARIABLES = ("temp_mean", "temp_min", "temp_max", "humidity", "pressure", "global_radiation",
                  "sunshine", "precipitation", "cloud_cover")
 
-#: the candidates for the issued forecast: "shrunk" (or "climatology" when λ = 0) unless one of
-#: :data:`ALTERNATIVES` is better on the validation year with 90 % confidence
+#: the candidates for the issued forecast (see :func:`choose_method`)
 METHODS = ("climatology", "shrunk", "ridge", "ridge_anomaly", "network")
 ALTERNATIVES = ("ridge", "ridge_anomaly", "network")
 #: the two central intervals every forecast carries: name -> (lower quantile, upper quantile)
@@ -56,6 +55,8 @@ class ForecastConfig:
     ensemble: int = 3                   #: networks (seeds) averaged per horizon
     ridge_alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
     bootstrap: int = 1000               #: resamples for the skill intervals
+    #: horizons up to this many days may issue ridge, ridge_anomaly or the network alone
+    alternatives_horizon: int = 1
     block: int = 30                     #: days per bootstrap block
     extra: dict = field(default_factory=dict)
 
@@ -71,7 +72,8 @@ class ForecastConfig:
         if len(set(self.horizons)) != len(self.horizons):
             raise ForecastError(f"ForecastConfig: expected distinct horizons, got {self.horizons}")
         for name, low in (("lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1), ("patience", 0),
-                          ("climatology_window", 1), ("bootstrap", 0), ("block", 1)):
+                          ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
+                          ("alternatives_horizon", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 what = "network" if name == "ensemble" else ""
@@ -251,31 +253,37 @@ def fit_shrinkage(y: np.ndarray, base: np.ndarray, pred: np.ndarray, grid: int =
 
 
 def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, n_boot: int = 1000,
-                  seed: int = 0) -> tuple[str, dict[str, float]]:
+                  seed: int = 0, alternatives: tuple[str, ...] = ALTERNATIVES) -> tuple[str, dict[str, float]]:
     """The issued method, from validation-year data only.
 
-    The default is ``"shrunk"`` (``"climatology"`` if its λ is 0). An alternative of
-    :data:`ALTERNATIVES` replaces it only if it is better with 90 % confidence: the 5th
-    percentile of ``MAE(shrunk) − MAE(alt)`` over a paired moving-block bootstrap of the validation
-    days (blocks of ``block`` days) is above 0; among such alternatives the lowest validation MAE
-    wins. One validation year is a small sample; without this guard, a method that was lucky in
-    that year (at 7 or 30 days, where there is little skill to find) would be issued.
+    The default is ``"shrunk"`` if it beats ``"climatology"`` with 90 % confidence, else
+    ``"climatology"``. An alternative (of ``alternatives``) replaces the default only if it beats it
+    with 90 % confidence; among such alternatives the lowest validation MAE wins. "With 90 %
+    confidence" means: the 5th percentile of ``MAE(default) − MAE(alt)`` over a paired
+    moving-block bootstrap of the validation days (blocks of ``block`` days) is above 0. One
+    validation year is a small sample; without this guard a method that was lucky in that year
+    (at 7 or 30 days, where there is little skill to find) is issued.
 
-    Returns ``(method, {alt: 5th percentile of the MAE gain})``.
+    Returns ``(method, {name: 5th percentile of its MAE gain over what it had to beat})``.
     """
     y = np.asarray(y, dtype=np.float64)
     n = len(y)
     err = {k: np.abs(np.asarray(v, dtype=np.float64) - y) for k, v in preds.items()}
-    default = "shrunk"
     b = min(int(block), n)
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, n - b + 1, size=(n_boot, -(-n // b)))
     idx = (starts[:, :, None] + np.arange(b)[None, None, :]).reshape(n_boot, -1)[:, :n]
-    gains, best, best_mae = {}, default, float(err[default].mean())
-    for alt in ALTERNATIVES:
+
+    def gain(ref: str, alt: str) -> float:
+        return float(np.quantile((err[ref] - err[alt])[idx].mean(axis=1), 0.05))
+
+    gains = {"shrunk": gain("climatology", "shrunk")}
+    best = "shrunk" if gains["shrunk"] > 0 else "climatology"
+    default, best_mae = best, float(err[best].mean())
+    for alt in alternatives:
         if alt not in err:
             continue
-        gains[alt] = float(np.quantile((err[default] - err[alt])[idx].mean(axis=1), 0.05))
+        gains[alt] = gain(default, alt)
         if gains[alt] > 0 and err[alt].mean() < best_mae:
             best, best_mae = alt, float(err[alt].mean())
     return best, gains

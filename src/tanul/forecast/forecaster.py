@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .core import (
+    ALTERNATIVES,
     INTERVALS,
     METHODS,
     ForecastConfig,
@@ -168,8 +169,10 @@ class Forecaster:
             preds["shrunk"] = base + st["shrink"] * (preds["ensemble"] - base)
             val_mae = {m: scores(s["y"][va], preds[m][va])["mae"] for m in METHODS}
             st["val_mae"] = val_mae
+            alts = ALTERNATIVES if h <= cfg.alternatives_horizon else ()
             method, st["val_gain_p05"] = choose_method(s["y"][va], {m: preds[m][va] for m in METHODS},
-                                                       cfg.block, max(cfg.bootstrap, 200), seed=cfg.seed + h)
+                                                       cfg.block, max(cfg.bootstrap, 200), seed=cfg.seed + h,
+                                                       alternatives=alts)
             st["method"] = "climatology" if method == "shrunk" and st["shrink"] == 0 else method
             preds["issued"] = preds[st["method"]]
             st["offsets"] = interval_offsets(s["y"][va] - preds["issued"][va])
