@@ -55,7 +55,7 @@ def main() -> None:
     jobs = [(s, c, args.data) for s in SETTINGS for c in places]
     res: dict[str, list[dict]] = {s: [] for s in SETTINGS}
     with ProcessPoolExecutor(args.jobs) as ex:
-        for s, c, out in ex.map(one, jobs):
+        for s, _city, out in ex.map(one, jobs):
             res[s].append(out)
     print("| setting | " + " | ".join(f"train {h} d | val {h} d" for h in HORIZONS) + " | mean val |")
     print("| --- | " + " | ".join("---: | ---:" for _ in HORIZONS) + " | ---: |")
