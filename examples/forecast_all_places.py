@@ -29,12 +29,12 @@ MARK = ("<!-- all-places:start -->", "<!-- all-places:end -->")
 
 
 def one_place(args: tuple) -> dict:
-    city, data_path, seed, ensemble, epochs = args
+    city, data_path, seed, ensemble, epochs, periods = args
     from tanul.datasets import weather
     from tanul.forecast import ForecastConfig, Forecaster
 
     data = weather(None, path=data_path)
-    kw = {k: v for k, v in (("ensemble", ensemble), ("epochs", epochs)) if v}
+    kw = {k: v for k, v in (("ensemble", ensemble), ("epochs", epochs), *periods.items()) if v}
     t0 = time.perf_counter()
     fc = Forecaster(ForecastConfig(city=city, horizons=HORIZONS, seed=seed, **kw)).fit(data)
     out = {"city": city, "seconds": time.perf_counter() - t0}
@@ -87,13 +87,17 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ensemble", type=int, default=None, help="networks per horizon (default: the library's)")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the library's)")
+    p.add_argument("--train-end", default=None, help="e.g. 2006-12-31 for the design check (see docs)")
+    p.add_argument("--val-end", default=None, help="e.g. 2007-12-31")
+    p.add_argument("--test-end", default=None, help="e.g. 2008-12-31")
     p.add_argument("--write-docs", action="store_true", help="put the table into docs/forecasting.md")
     args = p.parse_args()
     from tanul.datasets import weather
 
     places = args.places or weather(None, path=args.data).cities
     t0 = time.perf_counter()
-    jobs = [(c, args.data, args.seed, args.ensemble, args.epochs) for c in places]
+    periods = {"train_end": args.train_end, "val_end": args.val_end, "test_end": args.test_end}
+    jobs = [(c, args.data, args.seed, args.ensemble, args.epochs, periods) for c in places]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as ex:
             results = []
@@ -104,9 +108,15 @@ def main() -> int:
         results = [one_place(j) for j in jobs]
     wall = time.perf_counter() - t0
     text = table(results)
+    if args.test_end or args.val_end:
+        text = (f"Periods: training to {args.train_end}, validation to {args.val_end}, test to "
+                f"{args.test_end or 'the end'}.\n\n" + text)
     text += (f"\n`python examples/forecast_all_places.py --jobs {args.jobs}`: {wall / 60:.1f} min wall-clock "
              f"on {os.cpu_count()} CPU(s) (sum over places {sum(r['seconds'] for r in results) / 60:.1f} min).\n")
     print(text)
+    if args.write_docs and (args.test_end or args.val_end):
+        print("--write-docs writes only the default periods' table", file=sys.stderr)
+        return 2
     if args.write_docs:
         doc = Path(__file__).resolve().parents[1] / "docs" / "forecasting.md"
         old = doc.read_text(encoding="utf-8")

@@ -42,6 +42,7 @@ class ForecastConfig:
     other_variables: tuple[str, ...] | None = None
     train_end: str | None = None        #: last training target date (None: see :func:`default_periods`)
     val_end: str | None = None          #: last validation target date
+    test_end: str | None = None         #: last test target date (None: the end of the data)
     hidden: tuple[int, ...] = (64, 32)  #: ReLU layers
     dropout: float = 0.2
     l2: float = 1e-3
@@ -83,7 +84,7 @@ class ForecastConfig:
             raise ForecastError(f"ForecastConfig: expected 0 <= dropout < 1, got {self.dropout}")
         if not (self.l2 >= 0 and self.lr > 0):
             raise ForecastError(f"ForecastConfig: expected l2 >= 0 and lr > 0, got {self.l2} and {self.lr}")
-        for name in ("train_end", "val_end"):
+        for name in ("train_end", "val_end", "test_end"):
             v = getattr(self, name)
             if v is not None:
                 setattr(self, name, str(parse_date(v, what=name)))
@@ -194,11 +195,16 @@ def build_samples(data: Any, cfg: ForecastConfig, horizon: int) -> dict[str, Any
             "columns": {"target": target, "own": own, "others": others}}
 
 
-def split_by_target_date(target_dates: np.ndarray, train_end: str, val_end: str) -> dict[str, np.ndarray]:
-    """Boolean masks ``train`` (target <= train_end), ``val`` (<= val_end), ``test`` (after)."""
+def split_by_target_date(target_dates: np.ndarray, train_end: str, val_end: str,
+                         test_end: str | None = None) -> dict[str, np.ndarray]:
+    """Boolean masks ``train`` (target <= train_end), ``val`` (<= val_end), ``test`` (after, up to
+    ``test_end`` if given)."""
     d = np.asarray(target_dates, dtype="datetime64[D]")
     te, ve = np.datetime64(train_end, "D"), np.datetime64(val_end, "D")
-    return {"train": d <= te, "val": (d > te) & (d <= ve), "test": d > ve}
+    test = d > ve
+    if test_end is not None:
+        test &= d <= np.datetime64(test_end, "D")
+    return {"train": d <= te, "val": (d > te) & (d <= ve), "test": test}
 
 
 def persistence(samples: dict[str, Any]) -> np.ndarray:

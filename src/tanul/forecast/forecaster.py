@@ -131,7 +131,7 @@ class Forecaster:
             s = build_samples(data, cfg, h)
             if h == cfg.horizons[0]:
                 check_series(data, s["columns"]["target"])
-            split = split_by_target_date(s["target_dates"], cfg.train_end, cfg.val_end)
+            split = split_by_target_date(s["target_dates"], cfg.train_end, cfg.val_end, cfg.test_end)
             for part in ("train", "val", "test"):
                 if not split[part].any():
                     raise ForecastError(
