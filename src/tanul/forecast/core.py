@@ -35,7 +35,7 @@ class ForecastConfig:
 
     city: str = "BUDAPEST"
     horizons: tuple[int, ...] = (1, 7, 30)
-    lags: int = 7                       #: days of the city's own variables per sample
+    lags: int = 3                       #: days of the place's own variables per sample
     variables: tuple[str, ...] = OWN_VARIABLES  #: the city's variables (those present are used)
     other_places: bool = True           #: add day t of the other places' variables
     #: which variables of the other places (``None``: all of them)
@@ -44,8 +44,8 @@ class ForecastConfig:
     val_end: str | None = None          #: last validation target date
     test_end: str | None = None         #: last test target date (None: the end of the data)
     hidden: tuple[int, ...] = (64, 32)  #: ReLU layers
-    dropout: float = 0.2
-    l2: float = 1e-3
+    dropout: float = 0.3
+    l2: float = 3e-2
     epochs: int = 300
     batch_size: int = 128
     lr: float = 2e-3
