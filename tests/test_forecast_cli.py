@@ -55,7 +55,7 @@ def test_hungarian_export_with_inputs_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["forecast", "--csv", str(f), *HU, "--inputs", "legnyomas", "--out", str(out), *FAST]) == 0
     printed = capsys.readouterr().out
-    assert "CUSTOM_legnyomas(t-6)" in (out / "training_data.csv").read_text().splitlines()[0]
+    assert "CUSTOM_legnyomas(t-2)" in (out / "training_data.csv").read_text().splitlines()[0]
     first = (out / "forecast.csv").read_text().splitlines()
     assert first[1].startswith("2008-12-31,1,2009-01-01,")
     assert "Forecast for CUSTOM issued as of 2008-12-31" in printed

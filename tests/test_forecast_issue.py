@@ -113,8 +113,9 @@ def test_as_of_outside_or_too_early(fitted):
     data, fc = fitted
     with pytest.raises(ForecastError, match=r"synthetic: --as-of 2010-01-01 is outside the data \(2000-01-01 \.\. "):
         fc.forecast(data, as_of="2010-01-01")
-    with pytest.raises(ForecastError, match=r"--as-of 2000-01-03 is too early: the lags window needs 7 days"):
-        fc.forecast(data, as_of="2000-01-03")
+    with pytest.raises(ForecastError, match=r"--as-of 2000-01-02 is too early: the lags window needs 3 days"):
+        fc.forecast(data, as_of="2000-01-02")
+    assert fc.forecast(data, as_of="2000-01-03")[0]["target_date"] == "2000-01-04"   # 3 days: enough
     with pytest.raises(ForecastError, match=r"--as-of: expected a date YYYY-MM-DD, got '2001-02-30'"):
         fc.forecast(data, as_of="2001-02-30")
 
@@ -312,6 +313,6 @@ def test_gaps_end_windows_and_block_a_forecast_that_needs_them(fitted):
     cols["A_temp_mean"][i - 4:i - 1] = np.nan
     holey = WeatherData(data.dates, cols, None, data.cities, data.units, "holes.csv")
     with pytest.raises(ForecastError, match=r"holes.csv: cannot issue the 1-day forecast as of 2003-05-10: "
-                                            r"missing values in A_temp_mean\(t-4\)"):
+                                            r"missing values in A_temp_mean\(t-2\)"):
         fc.forecast(holey, as_of="2003-05-10")
     fc.forecast(holey, as_of="2003-05-20")   # the window no longer reaches the gap
