@@ -192,7 +192,7 @@ def test_issued_method_is_chosen_on_validation_only(fitted):
         np.testing.assert_array_equal(res["predictions"]["issued"], res["predictions"][method])
         default = "shrunk" if gains["shrunk"] > 0 and st["shrink"] > 0 else "climatology"
         alts = [a for a in ALTERNATIVES if a in gains]
-        assert bool(alts) == (h <= fc.config.alternatives_horizon)
+        assert bool(alts) == (h <= fc.config.short_horizon)
         if method in ("shrunk", "climatology"):     # no alternative was surely better
             assert method == default
             assert all(gains[a] <= 0 or val[a] >= val[default] for a in alts)
@@ -200,7 +200,8 @@ def test_issued_method_is_chosen_on_validation_only(fitted):
             assert method in alts and gains[method] > 0 and val[method] < val[default]
         lam = st["shrink"]
         base = res["predictions"]["climatology"]
-        ens = (res["predictions"]["network"] + res["predictions"]["ridge_anomaly"]) / 2
+        members = ["network", "ridge_anomaly"] + (["ridge"] if h <= fc.config.short_horizon else [])
+        ens = np.mean([res["predictions"][m] for m in members], axis=0)
         np.testing.assert_allclose(res["predictions"]["shrunk"], base + lam * (ens - base))
         rows = [r for r in fc.result_["metrics"] if r["horizon"] == h and r["method"] == "issued"]
         assert {r["chosen"] for r in rows} == {method}
@@ -215,7 +216,7 @@ def test_choose_method_needs_a_sure_gain_on_validation():
              "network": y + rng.normal(0, 1.9, 366), "ridge_anomaly": shrunk + 5}
     method, gains = choose_method(y, preds)
     assert method == "ridge" and gains["ridge"] > 0 and gains["ridge_anomaly"] < 0 and gains["shrunk"] > 0
-    assert choose_method(y, preds, alternatives=())[0] == "shrunk"          # beyond alternatives_horizon
+    assert choose_method(y, preds, alternatives=())[0] == "shrunk"          # beyond short_horizon
     preds["ridge"] = shrunk + rng.normal(0, 0.05, 366)     # about as good: not a sure gain
     preds["network"] = shrunk - 0.001 * np.sign(shrunk - y)  # better on every day, by a hair: a sure gain
     assert choose_method(y, preds)[0] == "network"

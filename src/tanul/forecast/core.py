@@ -56,8 +56,9 @@ class ForecastConfig:
     ensemble: int = 3                   #: networks (seeds) averaged per horizon
     ridge_alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
     bootstrap: int = 1000               #: resamples for the skill intervals
-    #: horizons up to this many days may issue ridge, ridge_anomaly or the network alone
-    alternatives_horizon: int = 1
+    #: horizons up to this many days: the ensemble also averages the ridge on temperatures, and
+    #: ridge, ridge_anomaly or the network may be issued alone (see :func:`choose_method`)
+    short_horizon: int = 1
     block: int = 30                     #: days per bootstrap block
     extra: dict = field(default_factory=dict)
 
@@ -74,7 +75,7 @@ class ForecastConfig:
             raise ForecastError(f"ForecastConfig: expected distinct horizons, got {self.horizons}")
         for name, low in (("lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1), ("patience", 0),
                           ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
-                          ("alternatives_horizon", 0)):
+                          ("short_horizon", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 what = "network" if name == "ensemble" else ""

@@ -163,13 +163,13 @@ class Forecaster:
                 st["networks"].append(model)
                 st["best_epochs"].append(int(es.best_epoch) if es.best_epoch is not None else -1)
                 histories.append(model.history)
-            preds = self._methods(st, x, base, with_shrunk=False)
+            preds = self._methods(st, h, x, base, with_shrunk=False)
             preds = {"persistence": persistence(s), **preds}
             st["shrink"] = fit_shrinkage(s["y"][va], preds["climatology"][va], preds["ensemble"][va])
             preds["shrunk"] = base + st["shrink"] * (preds["ensemble"] - base)
             val_mae = {m: scores(s["y"][va], preds[m][va])["mae"] for m in METHODS}
             st["val_mae"] = val_mae
-            alts = ALTERNATIVES if h <= cfg.alternatives_horizon else ()
+            alts = ALTERNATIVES if h <= cfg.short_horizon else ()
             method, st["val_gain_p05"] = choose_method(s["y"][va], {m: preds[m][va] for m in METHODS},
                                                        cfg.block, max(cfg.bootstrap, 200), seed=cfg.seed + h,
                                                        alternatives=alts)
@@ -235,14 +235,15 @@ class Forecaster:
                 rows.append(r)
         return rows
 
-    def _methods(self, st: dict, x: np.ndarray, base: np.ndarray, with_shrunk: bool = True) -> dict:
+    def _methods(self, st: dict, h: int, x: np.ndarray, base: np.ndarray, with_shrunk: bool = True) -> dict:
         """Every method's prediction (°C) for standardised features ``x``."""
         out = {"climatology": base.copy(), "ridge": x @ st["ridge_w"] + st["ridge_b"],
                "ridge_anomaly": base + x @ st["ridge_anomaly_w"] + st["ridge_anomaly_b"]}
         xf = x.astype(np.float32)
         net = np.mean([m.predict(xf).ravel().astype(np.float64) for m in st["networks"]], axis=0)
         out["network"] = (base if self.config.anomaly else 0.0) + net * st["y_scale"] + st["y_mean"]
-        out["ensemble"] = (out["network"] + out["ridge_anomaly"]) / 2
+        members = ["network", "ridge_anomaly"] + (["ridge"] if h <= self.config.short_horizon else [])
+        out["ensemble"] = np.mean([out[m] for m in members], axis=0)
         if with_shrunk:
             out["shrunk"] = base + st["shrink"] * (out["ensemble"] - base)
         return out
@@ -289,7 +290,7 @@ class Forecaster:
                                     "last days)")
             target_date = day + np.timedelta64(h, "D")
             base = st["climatology"][day_of_year(np.array([target_date]))]
-            p = self._methods(st, (x - st["x_mean"]) / st["x_scale"], base)[st["method"]][0]
+            p = self._methods(st, h, (x - st["x_mean"]) / st["x_scale"], base)[st["method"]][0]
             row = {"issued": str(day), "horizon": h, "target_date": str(target_date), "forecast": float(p)}
             for k in INTERVALS:
                 row[f"lower_{k}"] = float(p + st["offsets"][k][0])
