@@ -46,6 +46,9 @@ class ForecastConfig:
     hidden: tuple[int, ...] = (64, 32)  #: ReLU layers
     dropout: float = 0.3
     l2: float = 3e-2
+    #: dropout and L2 of the networks of horizons up to ``short_horizon`` days (validation study)
+    short_dropout: float = 0.2
+    short_l2: float = 1e-3
     epochs: int = 300
     batch_size: int = 128
     lr: float = 2e-3
@@ -81,9 +84,10 @@ class ForecastConfig:
                 what = "network" if name == "ensemble" else ""
                 raise ForecastError(f"ForecastConfig: expected {name} >= {low} {what}".rstrip()
                                     + f" (an integer), got {v!r}")
-        if not 0 <= self.dropout < 1:
-            raise ForecastError(f"ForecastConfig: expected 0 <= dropout < 1, got {self.dropout}")
-        if not (self.l2 >= 0 and self.lr > 0):
+        if not (0 <= self.dropout < 1 and 0 <= self.short_dropout < 1):
+            raise ForecastError(f"ForecastConfig: expected 0 <= dropout < 1, got {self.dropout}, "
+                                f"{self.short_dropout}")
+        if not (self.l2 >= 0 and self.short_l2 >= 0 and self.lr > 0):
             raise ForecastError(f"ForecastConfig: expected l2 >= 0 and lr > 0, got {self.l2} and {self.lr}")
         for name in ("train_end", "val_end", "test_end"):
             v = getattr(self, name)

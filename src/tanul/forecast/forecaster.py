@@ -159,7 +159,8 @@ class Forecaster:
             xf = x.astype(np.float32)
             histories = []
             for k in range(cfg.ensemble):
-                model, es = _train_network(cfg, xf[tr], yt[tr], xf[va], yt[va], cfg.seed * 1000 + h * 10 + k)
+                model, es = _train_network(cfg, xf[tr], yt[tr], xf[va], yt[va], cfg.seed * 1000 + h * 10 + k,
+                                           short=h <= cfg.short_horizon)
                 st["networks"].append(model)
                 st["best_epochs"].append(int(es.best_epoch) if es.best_epoch is not None else -1)
                 histories.append(model.history)
@@ -464,16 +465,17 @@ def _ridge_on_validation(x: np.ndarray, y: np.ndarray, base: np.ndarray, tr: np.
 
 
 def _train_network(cfg: ForecastConfig, x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray,
-                   seed: int) -> tuple[Any, Any]:
+                   seed: int, short: bool = False) -> tuple[Any, Any]:
     import tanul
     from tanul.callbacks import EarlyStopping
     from tanul.regularizers import L2
 
+    l2, dropout = (cfg.short_l2, cfg.short_dropout) if short else (cfg.l2, cfg.dropout)
     layers: list = []
     for units in cfg.hidden:
-        layers.append(tanul.Dense(units, activation="relu", kernel_regularizer=L2(cfg.l2) if cfg.l2 else None))
-        if cfg.dropout:
-            layers.append(tanul.Dropout(cfg.dropout))
+        layers.append(tanul.Dense(units, activation="relu", kernel_regularizer=L2(l2) if l2 else None))
+        if dropout:
+            layers.append(tanul.Dropout(dropout))
     layers.append(tanul.Dense(1))
     model = tanul.Sequential(layers, seed=seed, input_shape=(x.shape[1],), name="forecaster")
     model.compile(optimizer=tanul.Adam(lr=cfg.lr), loss="mse")
