@@ -114,7 +114,18 @@ class Forecaster:
     def fit(self, data: Any, verbose: int = 0) -> Forecaster:
         """Train on ``data`` (a :class:`~tanul.datasets.weather.WeatherData`): samples, splits by
         target date, scalers, climatology, ridge, networks, the issued method, intervals, and the
-        evaluation of every method on every period (``self.result_``)."""
+        evaluation of every method on every period (``self.result_``).
+
+        The matrices are small: BLAS runs on one thread while fitting (with threadpoolctl, when
+        installed), which is many times faster than several threads on a busy machine."""
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            return self._fit(data, verbose)
+        with threadpool_limits(limits=1):
+            return self._fit(data, verbose)
+
+    def _fit(self, data: Any, verbose: int = 0) -> Forecaster:
         from tanul.preprocessing import StandardScaler
 
         cfg = self.config
