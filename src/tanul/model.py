@@ -634,3 +634,8 @@ class Sequential:
         if self.dtype != np.float32:
             opts += f", dtype={self.dtype.name!r}"
         return f"Sequential([\n{inner}\n]{opts})" if self.layers else f"Sequential([]{opts})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the model as its summary in an HTML table (:func:`tanul.display.model_html`)."""
+        from tanul.display import model_html
+        return model_html(self)

@@ -90,6 +90,11 @@ class History(Callback):
     def keys(self):
         return self.history.keys()
 
+    def plot(self, metrics: list[str] | None = None, **kwargs: Any):
+        """Learning curves of this history (:func:`tanul.plot.plot_history`; needs matplotlib)."""
+        from tanul.plot import plot_history
+        return plot_history(self, metrics, **kwargs)
+
     def get_state(self):
         return {"history": self.history, "epoch": self.epoch, "best_epoch": self.best_epoch}
 
