@@ -64,6 +64,10 @@ def run_notebook(path, tmp_path, kernel_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_path))
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
     monkeypatch.setenv("TANUL_NB_FAST", "1")
+    # one BLAS thread per kernel: the tests run two kernels at once on two cores, and small
+    # matrix products with oversubscribed BLAS threads are many times slower, not faster
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     weather = _shared("weather", "weather_prediction_dataset.csv")
     if weather.exists():
