@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test bench docs-figures clean lint
+.PHONY: demo test bench docs-figures clean lint notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP_DEV)
 
 docs-figures: $(STAMP_RUN)
 	$(BIN)/python docs/make_figures.py
+
+notebooks: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
