@@ -28,7 +28,7 @@ test: $(STAMP_DEV)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check src tests benchmarks examples docs
+	$(BIN)/ruff check src tests benchmarks examples docs notebooks
 
 bench: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
