@@ -106,12 +106,18 @@ def test_ravine_every_optimizer_descends():
         assert surfaces.RAVINE(path[-1]) < f0, label
 
 
-def test_lbfgs_runs_its_real_minimize_model_on_the_surface():
+def test_lbfgs_runs_its_real_minimize_on_the_surface():
     opt = LBFGS()
     path = surfaces.descend("rosenbrock", opt, start=(-1.5, 2.0), steps=100)
     assert opt.result is not None and opt.result.nit <= 100  # scipy's result object: it did the work
+    assert opt.iterations == opt.result.nit
     np.testing.assert_allclose(path[-1], (1.0, 1.0), atol=1e-4)
-    assert opt.max_iter is None  # restored
+    np.testing.assert_allclose(path[opt.iterations:], np.repeat(path[-1:], 101 - opt.iterations, axis=0))
+
+
+def test_lbfgs_stops_after_the_requested_steps():
+    path = surfaces.descend("beale", LBFGS(), start=(1.0, 1.5), steps=3)
+    assert path.shape == (4, 2) and not np.allclose(path[3], path[2])
 
 
 def test_descend_keeps_the_last_finite_point_when_it_blows_up():

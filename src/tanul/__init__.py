@@ -21,6 +21,7 @@ from tanul import (
     surfaces,
     testing,
 )
+from tanul._version import __version__
 from tanul.io import ModelFileError, load_model
 from tanul.layers import (
     AvgPool2D,
@@ -45,8 +46,6 @@ from tanul.layers import (
 )
 from tanul.model import Sequential, TrainingDivergedError
 from tanul.optimizers import LBFGS, SGD, AdaDelta, AdaGrad, Adam, AdamW, RMSProp
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__", "Sequential", "TrainingDivergedError", "load_model", "ModelFileError",

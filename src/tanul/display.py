@@ -23,21 +23,19 @@ __all__ = ["summary_rows", "model_html", "summary", "ModelSummary"]
 
 
 def _shape(shape: Any) -> str:
-    from tanul.layers.conv import format_shape
+    from tanul.layers import format_shape
 
     return format_shape(tuple(shape))
 
 
 def summary_rows(model: Any) -> list[dict[str, Any]]:
-    """One dict per layer: ``name``, ``type``, ``output_shape`` (text, "?" before building),
-    ``params`` (int, or None before building) and ``state`` (non-trainable values)."""
+    """One dict per layer: ``name``, ``type``, ``output_shape`` (lecture notation, "?" before
+    building), ``params`` (int, or None before building) and ``state`` (non-trainable values),
+    from the same rows as the text summary (:func:`tanul.summary.summary_rows`)."""
+    from tanul.summary import summary_rows as text_rows
+
     rows = []
-    shape = getattr(model, "input_shape", None)
-    for layer in model.layers:
-        out = "?"
-        if shape is not None:
-            shape = tuple(layer.output_shape(shape))
-            out = _shape(shape)
+    for layer, (_, out, _) in zip(model.layers, text_rows(model)):
         built = getattr(layer, "built", False)
         rows.append({"name": str(layer.name), "type": type(layer).__name__, "output_shape": out,
                      "params": int(layer.n_params) if built else None,

@@ -472,3 +472,6 @@ def plot_images(images: Any, y_true: Any = None, y_pred: Any = None, *, ncols: i
 
 # ---------------------------------------------------------------------- optimisers on 2-D surfaces
 from tanul.plot_paths import animate_optimizer_paths, optimizer_paths  # noqa: E402
+from tanul.protocol import register_history_plotter  # noqa: E402
+
+register_history_plotter(plot_history)  # History.plot and LivePlot draw through tanul.protocol

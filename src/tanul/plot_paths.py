@@ -2,7 +2,9 @@
 
 Used through ``tanul.plot.optimizer_paths`` and ``tanul.plot.animate_optimizer_paths``; the
 surfaces and the stepping loop are in :mod:`tanul.surfaces` (NumPy only), the drawing here
-(matplotlib, extra ``plot``). As in :mod:`tanul.plot`, figures are built without ``pyplot``.
+(matplotlib, extra ``plot``). As in :mod:`tanul.plot`, figures are built without ``pyplot`` and
+files are written atomically (this module does not import :mod:`tanul.plot`, which re-exports
+it, so the imports run one way).
 """
 
 from __future__ import annotations
@@ -44,12 +46,46 @@ def _draw_surface(ax: Any, s: Any, levels: int) -> None:
 
 
 def _figure_with_canvas(figsize: tuple[float, float]):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from tanul.plot import _figure
-
-    fig = _figure(figsize)
+    """A Figure with an Agg canvas (no pyplot: no window, no global state)."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("tanul.plot needs matplotlib: pip install tanul[plot]") from exc
+    fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
+    return fig
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """Call ``write(tmp_name)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _save_figure(fig: Any, save: Any) -> Any:
+    """As ``tanul.plot``'s ``save=``: the format follows the suffix, written atomically."""
+    if save is None:
+        return fig
+    path = Path(os.fspath(save))
+    fmt = path.suffix.lstrip(".").lower()
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise ValueError(f"plot: cannot write {str(path)!r}; expected a suffix among "
+                         f"{', '.join('.' + k for k in sorted(supported))}")
+    _atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight"))
     return fig
 
 
@@ -78,7 +114,6 @@ def optimizer_paths(surface: Any, optimizers: Any = None, start: Any = None, ste
         With the computed paths as ``fig.paths`` (dict label -> array (steps + 1, 2)).
     """
     from tanul import surfaces
-    from tanul.plot import _finish
 
     s = surfaces.get(surface)
     start = s.start if start is None else start
@@ -94,7 +129,7 @@ def optimizer_paths(surface: Any, optimizers: Any = None, start: Any = None, ste
                  fontsize=10)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.paths = paths
-    return _finish(fig, save)
+    return _save_figure(fig, save)
 
 
 def _frame_steps(steps: int, frames: int) -> np.ndarray:
@@ -173,20 +208,6 @@ def animate_optimizer_paths(surface: Any, optimizers: Any = None, start: Any = N
     anim.paths = paths
     anim.frame_steps = shown
     if save is not None:
-        path = Path(os.fspath(save))
-        folder = path.parent if str(path.parent) else Path(".")
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=fmt, dir=folder)
-        os.close(fd)
-        try:
-            writer = animation.PillowWriter(fps=fps) if fmt == ".gif" else animation.FFMpegWriter(fps=fps)
-            anim.save(tmp, writer=writer, dpi=80)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        writer = animation.PillowWriter(fps=fps) if fmt == ".gif" else animation.FFMpegWriter(fps=fps)
+        _atomic(Path(os.fspath(save)), lambda tmp: anim.save(tmp, writer=writer, dpi=80))
     return anim

@@ -6,8 +6,8 @@ NumPy function ``f(p)`` of a 2-vector with its analytic gradient, and :func:`des
 tanul optimiser on it through the ordinary :class:`~tanul.optimizers.Optimizer` API: the
 2-vector *is* the flat parameter buffer (``opt.build(p, g)``), the gradient is written into
 ``g`` and ``opt.step()`` updates ``p`` in place, exactly as during ``fit``. L-BFGS, which
-minimises a whole model through SciPy, runs through its ``minimize_model`` on a two-parameter
-stand-in model. No optimiser is re-implemented here.
+minimises a whole objective through SciPy, runs its ``minimize`` on the surface seen as a
+:class:`tanul.protocol.TrainingProblem` (θ = the 2-vector). No optimiser is re-implemented here.
 
 Surfaces (``get(name)``):
 
@@ -160,39 +160,28 @@ def _check_steps(steps: Any) -> int:
     return int(steps)
 
 
-class _SurfaceModel:
-    """What ``LBFGS.minimize_model`` needs of a model, for a surface: two parameters, no data."""
+class _SurfaceProblem:
+    """A surface as a :class:`tanul.protocol.TrainingProblem`: θ is the 2-vector, no data."""
 
     def __init__(self, surface: Surface, p: np.ndarray) -> None:
-        from tanul.callbacks import History
-
         self.surface = surface
-        self._params = p
-        self._grads = np.zeros_like(p)
-        self.history = History()
-        self.stop_training = False
+        self.params = p
+        self.grads = np.zeros_like(p)
 
-    def _loss_and_grads(self, x: Any, y: Any) -> tuple[float, None]:
-        self._grads[...] = self.surface.grad(self._params)
-        return float(self.surface.f(self._params)), None
-
-    def evaluate(self, x: Any, y: Any) -> dict[str, float]:  # pragma: no cover - no validation data here
-        return {"loss": float(self.surface.f(self._params))}
+    def loss_and_grads(self, x: Any, y: Any) -> tuple[float, None]:
+        self.grads[...] = self.surface.grad(self.params)
+        return float(self.surface.f(self.params)), None
 
 
-def _descend_lbfgs(s: Surface, optimizer: Any, p: np.ndarray, steps: int) -> np.ndarray:
-    from tanul.callbacks import Lambda
-
-    model = _SurfaceModel(s, p)
+def _descend_full_batch(s: Surface, optimizer: Any, p: np.ndarray, steps: int) -> np.ndarray:
     points = [p.copy()]
-    record = Lambda(on_epoch_end=lambda epoch, logs: points.append(p.copy()))
-    old = optimizer.max_iter
-    optimizer.max_iter = steps
-    try:
-        optimizer.minimize_model(model, np.empty((1, 0)), np.empty((1, 0)), epochs=steps,
-                                 callbacks=[record], verbose=0)
-    finally:
-        optimizer.max_iter = old
+
+    def record(loss: float) -> bool:  # after every iteration, with the iterate in p
+        points.append(p.copy())
+        return len(points) > steps
+
+    none = np.empty((1, 0))
+    optimizer.minimize(_SurfaceProblem(s, p), none, none, max_iter=steps, callback=record)
     path = np.array(points)
     if len(path) < steps + 1:  # converged early: it stays where it stopped
         path = np.vstack([path, np.repeat(path[-1:], steps + 1 - len(path), axis=0)])
@@ -205,9 +194,10 @@ def descend(surface: Any, optimizer: Any, start: Any = None, steps: int = 100) -
     The optimiser is built on a float64 2-vector ``p`` (its flat parameter buffer) and a
     gradient buffer ``g``; each step writes ``g = ∇f(p)`` and calls ``optimizer.step()``, the
     same call ``fit`` makes after every batch. An unbuilt optimiser instance is used as given;
-    pass a fresh one per run (its state is the run's history). L-BFGS runs through its
-    ``minimize_model`` (one iteration per step; it may stop early when converged, and the path
-    then stays at its last point).
+    pass a fresh one per run (its state is the run's history). A full-batch optimiser (L-BFGS,
+    :class:`tanul.protocol.FullBatchOptimizer`) runs its own ``minimize`` on the surface as a
+    :class:`tanul.protocol.TrainingProblem`, one iteration per step; it may stop early when
+    converged, and the path then stays at its last point.
 
     Returns
     -------
@@ -217,9 +207,11 @@ def descend(surface: Any, optimizer: Any, start: Any = None, steps: int = 100) -
     s = get(surface)
     steps = _check_steps(steps)
     p = _check_start(s.start if start is None else start)
-    if hasattr(optimizer, "minimize_model"):
-        return _descend_lbfgs(s, optimizer, p, steps)
     from tanul.optimizers import Optimizer
+    from tanul.protocol import FullBatchOptimizer
+
+    if isinstance(optimizer, FullBatchOptimizer):
+        return _descend_full_batch(s, optimizer, p, steps)
 
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"descend: expected a tanul optimizer instance, got {optimizer!r}")

@@ -77,7 +77,9 @@ class LivePlot(Callback):
     In a notebook the figure is rendered to PNG and shown through
     ``IPython.display.display(..., display_id=True)``; later redraws call ``handle.update`` on
     the same output, so the cell shows one picture that changes. No ``pyplot`` figure and no GUI
-    window is created, in any mode. Needs matplotlib (extra ``plot``) only when it draws.
+    window is created, in any mode. Needs matplotlib (extra ``plot``) only when it draws; the
+    picture is :func:`tanul.plot.plot_history`'s, reached through :mod:`tanul.protocol` (callbacks
+    never import the plotting module).
 
     >>> import tanul
     >>> from tanul.callbacks import LivePlot
@@ -89,7 +91,7 @@ class LivePlot(Callback):
     MODES = ("auto", "notebook", "off")
 
     def __init__(self, metrics: list[str] | None = None, every: int = 1, mode: str = "auto",
-                 save: Any = None, figsize: tuple[float, float] | None = None) -> None:
+                 save: Any = None) -> None:
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"LivePlot: expected every to be a positive int, got {every!r}")
@@ -100,7 +102,6 @@ class LivePlot(Callback):
         self.every = every
         self.mode = mode
         self.save = save
-        self.figsize = figsize
         self.redraws = 0
         self._handle: Any = None
         self._drawn = -1
@@ -143,20 +144,14 @@ class LivePlot(Callback):
     def _draw(self, epoch: int, logs: dict | None) -> None:
         if not (self.active or self.save is not None):
             return
-        from tanul.plot import plot_history
+        from tanul.protocol import history_plotter
 
         data = self._data(logs)
         if not data:
             return
-        fig = plot_history(data, self.metrics)
-        if self.figsize is not None:
-            fig.set_size_inches(*self.figsize)
-        fig.suptitle(f"epoch {epoch + 1}", fontsize=10)
+        fig = history_plotter()(data, self.metrics, save=self.save)   # tanul.plot.plot_history
         self._drawn = max(len(v) for v in data.values())
         self.redraws += 1
-        if self.save is not None:
-            from tanul.plot import _finish
-            _finish(fig, self.save)
         if self.active:
             from IPython.display import Image, display
             from matplotlib.backends.backend_agg import FigureCanvasAgg
