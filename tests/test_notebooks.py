@@ -63,6 +63,10 @@ def run_notebook(path, tmp_path, kernel_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_path))
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    # nothing from (or into) the user's home: configuration, runtime files, IPython history
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
+        monkeypatch.setenv(var, str(kernel_path / sub))
     monkeypatch.setenv("TANUL_NB_FAST", "1")
     # one BLAS thread per kernel: the tests run two kernels at once on two cores, and small
     # matrix products with oversubscribed BLAS threads are many times slower, not faster
@@ -128,3 +132,15 @@ def _check_forecast(nb, tmp_path):
 
 CHECKS = {"03_training_practice": _check_live_plot, "04_optimizers": _check_race,
           "07_forecasting_homework": _check_forecast}
+
+
+def test_a_cell_that_raises_fails_the_run(tmp_path, kernel_path, monkeypatch):
+    """The harness really fails: a notebook whose second cell raises is reported with the cell."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("raise ValueError('boom ' + str(x))")])
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match="boom 1"):
+        run_notebook(path, tmp_path, kernel_path, monkeypatch)
