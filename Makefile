@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test bench docs-figures clean lint notebooks
+.PHONY: demo test bench docs docs-figures clean lint notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/mlp.py
 	$(BIN)/python benchmarks/lenet.py
 
+docs: $(STAMP_DEV)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
+
 docs-figures: $(STAMP_RUN)
 	$(BIN)/python docs/make_figures.py
 
@@ -43,4 +46,4 @@ notebooks: | $(BIN)/python
 	$(BIN)/jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) site build dist src/*.egg-info .pytest_cache
