@@ -129,6 +129,16 @@ def _forecast_args(p: argparse.ArgumentParser) -> None:
 _cmd_forecast.add_arguments = _forecast_args
 
 
+@command("playground", "local web app: watch a network learn, look inside LeNet-5 (extra playground)")
+def _cmd_playground(args: argparse.Namespace) -> int:
+    from tanul.playground import run_command
+
+    return run_command(args)
+
+
+_cmd_playground.add_arguments = lambda p: __import__("tanul.playground").playground.add_arguments(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tanul import __version__
 
