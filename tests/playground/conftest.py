@@ -28,7 +28,7 @@ def lenet_file(tmp_path_factory) -> Path:
         from tanul.datasets import mnist_sample
 
         x, y = mnist_sample()
-        x, y = x[:1024], y[:1024]
+        x, y = x[:512], y[:512]
         for s in range(0, len(x), 64):
             model.train_on_batch(x[s:s + 64], y[s:s + 64])
     except ImportError:

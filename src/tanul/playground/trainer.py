@@ -323,7 +323,7 @@ class Trainer:
         """One pass over the training points in batches (see the module docstring)."""
         bs = self.settings.batch_size
         order = self.rng.permutation(len(self.x_train))
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
             for s in range(0, len(order), bs):
                 idx = order[s:s + bs]
                 self.model.train_on_batch(self.x_train[idx], self.y_train[idx])
