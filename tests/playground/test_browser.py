@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
 

@@ -46,7 +46,8 @@ def python_script(trainer: Trainer) -> str:
                 f"x_raw = {_array_literal(d.source['x_raw'])}\n"
                 f"y_raw = {_array_literal(d.source['y_raw'][:, None])}[:, 0]\n"
                 "lo, hi = x_raw.min(axis=0), x_raw.max(axis=0)\n"
-                "x = (2 * (x_raw - lo) / np.where(hi > lo, hi - lo, 1.0) - 1).astype(np.float32)  # to [-1, 1]\n")
+                "x = (2 * (x_raw - lo) / np.where(hi > lo, hi - lo, 1.0) - 1).astype(np.float32)"
+                "  # to [-1, 1]\n")
         if classify:
             data += "y = y_raw.astype(np.float32)  # classes 0 and 1\n"
         else:
@@ -65,7 +66,8 @@ def python_script(trainer: Trainer) -> str:
     layers.append("    tanul.Dense(1, kernel_regularizer=REG),")
     loss_name = "binary_cross_entropy" if classify else "mse"
     loss_cls = "BinaryCrossEntropy" if classify else "MeanSquaredError"
-    return f'''"""Replays a tanul playground run: {s.dataset} data, {'-'.join(map(str, [len(s.features), *s.layers, 1]))}
+    shape = "-".join(map(str, [len(s.features), *s.layers, 1]))
+    return f'''"""Replays a tanul playground run: {s.dataset} data, {shape}
 network, {s.activation}, {s.optimizer} (lr {s.lr:g}), batch {s.batch_size}, {trainer.epoch} epochs.
 
 Run it with `python {'playground_run.py'}`; it prints the training and test losses the page

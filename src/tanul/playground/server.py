@@ -40,7 +40,7 @@ from tanul.playground.trainer import LIMITS, Settings, SettingsError, Trainer, v
 __all__ = ["create_app", "Worker"]
 
 STATIC = Path(__file__).parent / "static"
-FRAME_BUDGET_S = 0.05   # while playing: train whole epochs for about this long, then draw
+FRAME_BUDGET_S = 0.03   # while playing: train whole epochs for about this long, then draw
 MAX_TABLES = 16
 
 
@@ -131,6 +131,11 @@ async def _handle(ws: WebSocket, worker: Worker, msg: Any) -> None:
                                               "play, pause, step or reset"))
 
 
+def _advance(t: Trainer) -> bytes:
+    t.run_epochs(budget_s=FRAME_BUDGET_S)
+    return t.frame()
+
+
 async def _player(ws: WebSocket, worker: Worker) -> None:
     """While playing: train for about FRAME_BUDGET_S, send a frame, repeat."""
     while True:
@@ -143,11 +148,8 @@ async def _player(ws: WebSocket, worker: Worker) -> None:
                 continue
             t = worker.trainer
 
-            def advance() -> bytes:
-                t.run_epochs(budget_s=FRAME_BUDGET_S)
-                return t.frame()
             try:
-                frame = await worker.run(advance)
+                frame = await worker.run(_advance, t)
             except Exception as exc:  # noqa: BLE001 - never let the worker die
                 worker.playing = False
                 await ws.send_text(_error("worker", f"{type(exc).__name__}: {exc}"))
