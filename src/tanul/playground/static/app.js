@@ -40,6 +40,9 @@ function onJson(msg) {
   else if (msg.type === "points") {
     points = msg; settings = msg.settings; history = []; playing = false;
     setStatus("paused"); syncControls(); showMessage("");
+    $("legend").textContent = msg.task === "classification"
+      ? "orange: class 0, blue: class 1; white rings: training points, black rings: test points."
+      : "colour: the target scaled to [-1, 1] (orange -1, blue +1); white rings: training points, black rings: test points.";
     $("code").hidden = true; $("code-download").hidden = true;
   } else if (msg.type === "error") {
     showMessage(msg.message, true);
