@@ -69,10 +69,29 @@ def test_spiral_learns_until_test_loss_below_0_1(page, live_server):
     assert int(page.inner_text("[data-testid=epoch]")) > 0
     colours = _colours(page)
     assert colours["blue"] > 2000 and colours["orange"] > 2000, colours
+    # hovering a neuron shows its formula and weights; the drawn connections are one per weight
+    page.hover(".node[data-layer='2'][data-index='0']")
+    tip = page.inner_text("#tip")
+    assert tip.startswith("h2,1 = tanh(") and "weights in:" in tip and tip.count("h1,") == 8
+    assert page.locator("#links path").count() == 2 * 8 + 8 * 8 + 8 * 8 + 8
     if os.environ.get("TANUL_SCREENSHOTS"):
         page.check("#show-test")
         page.hover(".node[data-layer='2'][data-index='0']")
         page.screenshot(path=str(SHOTS / "playground.png"), full_page=False)
+
+
+def test_out_of_range_settings_get_a_message(page, live_server):
+    _ready(page, live_server)
+    page.fill("#lr", "-1")
+    page.press("#lr", "Enter")
+    page.wait_for_selector("[data-testid=message]:not([hidden])")
+    assert "lr: expected a number in (0, 10], got -1" in page.inner_text("[data-testid=message]")
+    assert page.input_value("#lr") == "0.01"  # back to what the worker runs
+    page.fill("#batch_size", "0")
+    page.press("#batch_size", "Enter")
+    page.wait_for_function("() => document.querySelector('[data-testid=message]').textContent.includes('batch_size')")
+    page.click("[data-testid=step]")  # the worker goes on
+    page.wait_for_function("() => document.querySelector('[data-testid=epoch]').textContent === '1'")
 
 
 def test_csv_upload_and_train(page, live_server):
