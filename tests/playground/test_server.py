@@ -242,6 +242,18 @@ def test_csv_upload_then_train_classification_and_regression(client):
         assert min(ys) == -1 and max(ys) == 1  # the target scaled to [-1, 1]
 
 
+def test_csv_with_a_constant_or_subnormal_column_still_trains(client):
+    body = "a,b,c\n" + "".join(f"{'2.2e-309' if i % 2 else '0'},{i},{i * 0.5}\n" for i in range(20))
+    info = client.post("/api/csv", content=body.encode()).json()
+    with client.websocket_connect("/ws/train") as ws:
+        _open(ws)
+        kind, points, meta, _ = _settings(ws, dataset="csv", csv={"id": info["id"], "x1": 0, "x2": 1, "y": 2,
+                                                                  "task": "regression"})
+        assert kind == "ok" and {p[0] for p in points["train"]} == {-1.0}
+        ws.send_json({"type": "step"})
+        assert np.isfinite(_frame(ws)[0]["train_loss"])
+
+
 def test_csv_without_header_and_with_semicolons(client):
     body = "".join(f"{i};{i % 5};{i % 2}\n" for i in range(20))
     info = client.post("/api/csv", content=body.encode()).json()
@@ -268,6 +280,7 @@ def test_bad_csv_files_are_refused_with_a_message(client, body, status, text):
     (["1,2,0"] * 12, "classification", "column 'c': only one class (0) in 12 rows"),
     ([f"1,2,{i % 3}" for i in range(12)], "classification", "3 different values (0, 1, 2)"),
     (["1,2,0"] * 6 + ["1,2,inf"] + ["3,4,1"] * 6, "regression", "line 8, column 'c': expected a finite number, got 'inf'"),
+    (["1,2,0"] * 6 + ["-1e300,2,1"] + ["3,4,1"] * 6, "regression", "line 8, column 'a': expected a number between -1e15 and 1e15"),
 ])
 def test_csv_columns_that_are_not_what_the_page_asked_for(client, rows, task, text):
     info = client.post("/api/csv", content=("a,b,c\n" + "\n".join(rows) + "\n").encode()).json()

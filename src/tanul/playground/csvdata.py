@@ -19,6 +19,7 @@ __all__ = ["CsvError", "CsvTable", "parse_csv", "MAX_BYTES", "MAX_ROWS", "MIN_RO
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
 MIN_ROWS = 10
+MAX_ABS = 1e15
 
 
 class CsvError(ValueError):
@@ -56,6 +57,8 @@ class CsvTable:
                                f"{where}: the cell is empty; expected a number") from None
             if not math.isfinite(v):
                 raise CsvError(f"{where}: expected a finite number, got {cell!r}")
+            if abs(v) > MAX_ABS:
+                raise CsvError(f"{where}: expected a number between -1e15 and 1e15, got {cell!r}")
             out[i] = v
         return out
 

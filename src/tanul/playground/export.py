@@ -46,14 +46,16 @@ def python_script(trainer: Trainer) -> str:
                 f"x_raw = {_array_literal(d.source['x_raw'])}\n"
                 f"y_raw = {_array_literal(d.source['y_raw'][:, None])}[:, 0]\n"
                 "lo, hi = x_raw.min(axis=0), x_raw.max(axis=0)\n"
-                "x = (2 * (x_raw - lo) / np.where(hi > lo, hi - lo, 1.0) - 1).astype(np.float32)"
+                "tiny = 1e-9 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))  # constant below\n"
+                "x = (2 * (x_raw - lo) / np.where(hi - lo > tiny, hi - lo, 1.0) - 1).astype(np.float32)"
                 "  # to [-1, 1]\n")
         if classify:
             data += "y = y_raw.astype(np.float32)  # classes 0 and 1\n"
         else:
             data += ("ylo, yhi = y_raw.min(), y_raw.max()\n"
-                     "y = (2 * (y_raw - ylo) / (yhi - ylo if yhi > ylo else 1.0) - 1).astype(np.float32)"
-                     "  # to [-1, 1]\n")
+                     "ytiny = 1e-9 * max(1.0, abs(ylo), abs(yhi))\n"
+                     "yspan = yhi - ylo if yhi - ylo > ytiny else 1.0\n"
+                     "y = (2 * (y_raw - ylo) / yspan - 1).astype(np.float32)  # to [-1, 1]\n")
     else:
         data = (f"x, y = toy2d({s.dataset!r}, n={s.n_points}, noise={s.noise!r}, seed={s.seed})\n"
                 "y = y.astype(np.float32)\n")

@@ -180,6 +180,11 @@ class Data:
     source: dict = field(default_factory=dict)  # what the exported script needs to rebuild it
 
 
+def _tiny(lo: Any, hi: Any) -> Any:
+    """A range below this counts as a constant column (no division by a subnormal range)."""
+    return 1e-9 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
+
+
 def make_data(s: Settings, table: Any = None) -> Data:
     """The run's points: ``toy2d`` (already shuffled by its seed) or CSV columns (shuffled by
     ``default_rng(seed)``); the first ``round(n * train_ratio)`` points train."""
@@ -197,11 +202,11 @@ def make_data(s: Settings, table: Any = None) -> Data:
         order = np.random.default_rng(s.seed).permutation(len(x_raw))
         x_raw, y_raw = x_raw[order], y_raw[order]
         lo, hi = x_raw.min(axis=0), x_raw.max(axis=0)
-        span = np.where(hi > lo, hi - lo, 1.0)
+        span = np.where(hi - lo > _tiny(lo, hi), hi - lo, 1.0)
         x = (2 * (x_raw - lo) / span - 1).astype(np.float32)
         if task == "regression":
             ylo, yhi = float(y_raw.min()), float(y_raw.max())
-            y = (2 * (y_raw - ylo) / (yhi - ylo if yhi > ylo else 1.0) - 1).astype(np.float32)
+            y = (2 * (y_raw - ylo) / (yhi - ylo if yhi - ylo > _tiny(ylo, yhi) else 1.0) - 1).astype(np.float32)
         else:
             y = y_raw.astype(np.float32)
         source = {"kind": "csv", "x_raw": x_raw, "y_raw": y_raw, "names": table.names(s.csv)}
