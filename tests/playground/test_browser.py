@@ -3,7 +3,8 @@
 The flows of issue 13: spiral until the test loss shown is below 0.1 with both class colours on
 the boundary canvas; a CSV uploaded and trained on; the model exported and loaded back with
 tanul to the same predictions; on page 2 a vertical stroke gives a prediction and ten
-probabilities summing to 1. With TANUL_SCREENSHOTS=1 the screenshots of docs/img are rewritten.
+probabilities summing to 1. With TANUL_SCREENSHOTS=1 the screenshots of docs/img are rewritten
+(with TANUL_SCREENSHOT_MODEL=FILE page 2 shows that model, e.g. one `tanul train` wrote).
 """
 
 from __future__ import annotations
