@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("starlette", reason="the playground tests need the extra: pip install 'tanul[playground]'")
-
 
 @pytest.fixture(scope="session")
 def lenet_file(tmp_path_factory) -> Path:
@@ -50,6 +48,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(lenet_file, tmp_path_factory):
     """The real app under uvicorn on 127.0.0.1, in a thread; yields its base URL."""
+    pytest.importorskip("starlette", reason="the playground needs its extra: pip install 'tanul[playground]'")
     uvicorn = pytest.importorskip("uvicorn")
     from tanul.playground import create_app
 

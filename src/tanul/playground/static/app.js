@@ -88,13 +88,13 @@ function change(patch) {
   send({ type: "settings", settings: Object.assign({}, settings, patch) });
 }
 
-function numberInput(id, integer) {
+function numberInput(id) {
   $(id).addEventListener("change", () => {
     const raw = $(id).value.trim();
     const v = Number(raw);
     // the server checks ranges; only an empty or non-numeric field is caught here
     if (raw === "" || !isFinite(v)) { showMessage(`${id}: expected a number, got "${raw}"`); syncControls(); return; }
-    change({ [id]: integer ? v : v });
+    change({ [id]: v });
   });
 }
 
@@ -103,8 +103,7 @@ function setupControls() {
   $("pause").onclick = () => { playing = false; setStatus("paused"); send({ type: "pause" }); };
   $("step").onclick = () => { playing = false; send({ type: "step" }); };
   $("reset").onclick = () => { playing = false; send({ type: "reset" }); };
-  for (const id of ["lr", "reg_rate", "dropout"]) numberInput(id, false);
-  for (const id of ["batch_size", "seed"]) numberInput(id, true);
+  for (const id of ["lr", "reg_rate", "dropout", "batch_size", "seed"]) numberInput(id);
   for (const id of ["activation", "optimizer", "regularization"]) $(id).onchange = () => change({ [id]: $(id).value });
   $("train_ratio").onchange = () => change({ train_ratio: Number($("train_ratio").value) });
   $("noise").onchange = () => change({ noise: Number($("noise").value) });
