@@ -136,7 +136,13 @@ def _cmd_playground(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
-_cmd_playground.add_arguments = lambda p: __import__("tanul.playground").playground.add_arguments(p)
+def _playground_args(p: argparse.ArgumentParser) -> None:
+    from tanul.playground import add_arguments
+
+    add_arguments(p)
+
+
+_cmd_playground.add_arguments = _playground_args
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,19 +23,19 @@ import secrets
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tanul.playground.csvdata import MAX_BYTES, CsvError, CsvTable, parse_csv
 from tanul.playground.lenet import LenetService, inspect, mnist_style
 from tanul.playground.trainer import LIMITS, Settings, SettingsError, Trainer, validate_settings
+
+if TYPE_CHECKING:  # Starlette is imported where it is used: `import tanul` loads only NumPy
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.websockets import WebSocket
 
 __all__ = ["create_app", "Worker"]
 
@@ -161,6 +161,8 @@ async def _player(ws: WebSocket, worker: Worker) -> None:
 
 
 async def train_socket(ws: WebSocket) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
     state = ws.app.state
     await ws.accept()
     if len(state.workers) >= state.max_workers:
@@ -209,11 +211,21 @@ async def train_socket(ws: WebSocket) -> None:
 
 # --------------------------------------------------------------------------- HTTP
 async def page_playground(request: Request) -> Response:
+    from starlette.responses import FileResponse
+
     return FileResponse(STATIC / "index.html")
 
 
 async def page_lenet(request: Request) -> Response:
+    from starlette.responses import FileResponse
+
     return FileResponse(STATIC / "lenet.html")
+
+
+def _json(content: Any, status_code: int = 200) -> Response:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(content, status_code=status_code)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
@@ -227,8 +239,8 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"error": f"the upload is larger than {limit / 2**20:g} MB; the limit is "
+def _too_large(limit: int) -> Response:
+    return _json({"error": f"the upload is larger than {limit / 2**20:g} MB; the limit is "
                                   f"{limit / 2**20:g} MB"}, status_code=413)
 
 
@@ -250,33 +262,36 @@ async def upload_csv(request: Request) -> Response:
     try:
         table = await asyncio.to_thread(parse_csv, data, name)
     except CsvError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return _json({"error": str(exc)}, status_code=400)
     tables: OrderedDict = request.app.state.tables
     tid = secrets.token_hex(12)
     tables[tid] = table
     while len(tables) > MAX_TABLES:
         tables.popitem(last=False)
-    return JSONResponse({"id": tid, "columns": table.header, "rows": len(table.rows),
+    return _json({"id": tid, "columns": table.header, "rows": len(table.rows),
                          "preview": table.rows[:5]})
 
 
-def _worker_or_404(request: Request) -> Worker | Response:
+def _worker(request: Request) -> Worker | None:
     worker = request.app.state.workers.get(request.path_params["sid"])
-    if worker is None or worker.trainer is None:
-        return JSONResponse({"error": "no open playground page with this id (reload the page)"},
-                            status_code=404)
-    return worker
+    return None if worker is None or worker.trainer is None else worker
+
+
+def _no_worker() -> Response:
+    return _json({"error": "no open playground page with this id (reload the page)"}, status_code=404)
 
 
 async def export_model(request: Request) -> Response:
+    from starlette.responses import Response
+
     from tanul.playground.export import describe, model_bytes
 
-    worker = _worker_or_404(request)
-    if isinstance(worker, Response):
-        return worker
+    worker = _worker(request)
+    if worker is None:
+        return _no_worker()
     trainer = worker.trainer
     if trainer.status == "diverged":
-        return JSONResponse({"error": "the network diverged: reset it before exporting"}, status_code=409)
+        return _json({"error": "the network diverged: reset it before exporting"}, status_code=409)
     data = await worker.run(model_bytes, trainer)
     name = describe(trainer)["model"]
     return Response(data, media_type="application/octet-stream",
@@ -284,11 +299,13 @@ async def export_model(request: Request) -> Response:
 
 
 async def export_code(request: Request) -> Response:
+    from starlette.responses import Response
+
     from tanul.playground.export import describe, python_script
 
-    worker = _worker_or_404(request)
-    if isinstance(worker, Response):
-        return worker
+    worker = _worker(request)
+    if worker is None:
+        return _no_worker()
     trainer = worker.trainer
     text = await worker.run(python_script, trainer)
     name = describe(trainer)["code"]
@@ -298,13 +315,13 @@ async def export_code(request: Request) -> Response:
 
 
 async def lenet_status(request: Request) -> Response:
-    return JSONResponse(request.app.state.lenet.status())
+    return _json(request.app.state.lenet.status())
 
 
 async def lenet_start(request: Request) -> Response:
     svc = request.app.state.lenet
     svc.start()
-    return JSONResponse(svc.status())
+    return _json(svc.status())
 
 
 def _int_param(request: Request, key: str, lo: int, hi: int) -> int:
@@ -324,7 +341,7 @@ async def lenet_predict(request: Request) -> Response:
     try:
         w, h = _int_param(request, "w", 8, 1024), _int_param(request, "h", 8, 1024)
     except ValueError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return _json({"error": str(exc)}, status_code=400)
     n = _content_length(request)
     if n is not None and n > w * h:
         return _too_large(w * h)
@@ -332,9 +349,9 @@ async def lenet_predict(request: Request) -> Response:
     if data is None:
         return _too_large(w * h)
     if len(data) != w * h:
-        return JSONResponse({"error": f"expected {w}x{h} = {w * h} bytes, got {len(data)}"}, status_code=400)
+        return _json({"error": f"expected {w}x{h} = {w * h} bytes, got {len(data)}"}, status_code=400)
     if svc.state != "ready":
-        return JSONResponse({"error": "the model is not ready yet", **svc.status()}, status_code=409)
+        return _json({"error": "the model is not ready yet", **svc.status()}, status_code=409)
     img = np.frombuffer(data, np.uint8).reshape(h, w)
 
     def run() -> dict[str, Any]:
@@ -343,7 +360,7 @@ async def lenet_predict(request: Request) -> Response:
             return {"empty": True}
         with request.app.state.lenet_lock:
             return inspect(svc.model, x)
-    return JSONResponse(await asyncio.to_thread(run))
+    return _json(await asyncio.to_thread(run))
 
 
 def create_app(model: str | None = None, *, cache_dir: Any = None, max_workers: int = 4,
@@ -362,6 +379,10 @@ def create_app(model: str | None = None, *, cache_dir: Any = None, max_workers: 
     """
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"create_app: expected max_workers to be a positive int, got {max_workers!r}")
+    from starlette.applications import Starlette
+    from starlette.routing import Mount, Route, WebSocketRoute
+    from starlette.staticfiles import StaticFiles
+
     routes = [
         Route("/", page_playground),
         Route("/lenet", page_lenet),
