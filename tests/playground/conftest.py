@@ -39,6 +39,12 @@ def lenet_file(tmp_path_factory) -> Path:
     return path
 
 
+class _Url(str):
+    """The server's base URL, with the application at ``.app`` (to look at its workers)."""
+
+    app: object = None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,7 +68,9 @@ def live_server(lenet_file, tmp_path_factory):
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    url = _Url(f"http://127.0.0.1:{port}")
+    url.app = app
+    yield url
     server.should_exit = True
     thread.join(timeout=10)
 

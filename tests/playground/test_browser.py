@@ -81,6 +81,23 @@ def test_spiral_learns_until_test_loss_below_0_1(page, live_server):
         page.screenshot(path=str(SHOTS / "playground.png"), full_page=False)
 
 
+def test_the_worker_ends_when_its_page_goes_away(page, live_server):
+    import time
+
+    workers = live_server.app.state.workers
+    before = set(workers)
+    _ready(page, live_server)
+    mine = page.evaluate("() => workerId")
+    assert mine in workers and mine not in before
+    page.click("[data-testid=play]")
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent) > 0")
+    page.goto("about:blank")
+    deadline = time.monotonic() + 10
+    while mine in workers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert mine not in workers
+
+
 def test_out_of_range_settings_get_a_message(page, live_server):
     _ready(page, live_server)
     page.fill("#lr", "-1")
