@@ -263,3 +263,15 @@ def test_verbose_prints_progress(iris, capsys):
     NetClassifier(hidden_layer_sizes=(4,), epochs=2, verbose=2, random_state=0).fit(X, y)
     captured = capsys.readouterr()
     assert "loss" in (captured.out + captured.err)
+
+
+def test_fitted_estimators_come_back_from_worker_processes(iris):
+    from sklearn.model_selection import cross_validate
+
+    X, y = iris
+    clf = NetClassifier(hidden_layer_sizes=(8,), epochs=20, learning_rate=0.01, random_state=0)
+    res = cross_validate(clf, X, y, cv=2, n_jobs=2, return_estimator=True)
+    for est in res["estimator"]:  # fitted in a loky process, pickled back through __getstate__
+        assert isinstance(est.model_, tanul.Sequential) and est.n_iter_ == 20
+        assert est.classes_.tolist() == [0, 1, 2] and len(est.history_["loss"]) == 20
+    assert res["estimator"][0].score(X, y) > 0.6
