@@ -273,7 +273,8 @@ def to_onnx(model: Any, opset: int = DEFAULT_OPSET, *, input_name: str = "input"
     from tanul import __version__
 
     max_opset = onnx.defs.onnx_opset_version()
-    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= max_opset:
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) \
+            or not MIN_OPSET <= opset <= max_opset:
         raise ValueError(f"tanul.onnx: expected opset to be an int in [{MIN_OPSET}, {max_opset}] "
                          f"(this onnx {onnx.__version__}), got opset={opset!r}")
     for what, name in (("input_name", input_name), ("output_name", output_name)):
