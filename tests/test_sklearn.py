@@ -275,3 +275,18 @@ def test_fitted_estimators_come_back_from_worker_processes(iris):
         assert isinstance(est.model_, tanul.Sequential) and est.n_iter_ == 20
         assert est.classes_.tolist() == [0, 1, 2] and len(est.history_["loss"]) == 20
     assert res["estimator"][0].score(X, y) > 0.6
+
+
+def test_gridsearch_example_runs_quick(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))
+    proc = subprocess.run([sys.executable, str(root / "examples" / "sklearn_gridsearch.py"), "--quick"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| tanul NetClassifier | (64,) | 0.01 |" in proc.stdout
+    assert "| sklearn MLPClassifier |" in proc.stdout
