@@ -6,7 +6,8 @@
 Data: scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), a stratified 75/25 split
 (seed 0). Both estimators sit in a ``Pipeline`` after a ``StandardScaler`` and are searched over
 the same grid (hidden layers x learning rate) with the same 5-fold splits, two worker processes,
-the same mini-batch size (32), number of epochs (60), Adam and L2 penalty (1e-4). scikit-learn's
+the same mini-batch size (32), number of epochs (60), Adam and penalty weight 1e-4 (``alpha``
+and ``l2``; the two penalty formulas differ, see docs/sklearn.md). scikit-learn's
 ``max_iter`` counts epochs for Adam; its ``tol``-based stop is switched off (``n_iter_no_change``
 = ``max_iter``) so both train for exactly the same number of epochs. The printed Markdown table
 gives the cross-validated accuracy of every grid point (mean ± std over the folds), then each

@@ -383,7 +383,8 @@ class NetClassifier(ClassifierMixin, _NetBase):
     epochs : int, default 100
         Passes over the training data in ``fit`` (``partial_fit`` does one).
     l2 : float, default 0
-        L2 penalty λ·½‖W‖² on every weight matrix/kernel (biases excluded).
+        L2 penalty λ·ΣW² on every weight matrix/kernel (biases excluded), added to the
+        mean loss of each mini-batch.
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the training data (stratified) and stop when the
         validation loss has not improved for ``patience`` epochs, keeping the best weights.
