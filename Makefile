@@ -34,6 +34,7 @@ bench: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python benchmarks/mlp.py
 	$(BIN)/python benchmarks/lenet.py
+	$(BIN)/python benchmarks/onnx_inference.py
 
 docs-figures: $(STAMP_RUN)
 	$(BIN)/python docs/make_figures.py
