@@ -270,7 +270,7 @@ def to_onnx(model: Any, opset: int = DEFAULT_OPSET, *, input_name: str = "input"
     onnx = _onnx()
     from onnx import TensorProto, helper
 
-    from tanul import __version__
+    from tanul._version import __version__
 
     max_opset = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) \
