@@ -49,8 +49,13 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["NetClassifier", "NetRegressor"]  # noqa: F822 (made on first access, see _define)
+__all__ = ["NetClassifier", "NetRegressor"]
 
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 
@@ -62,13 +67,8 @@ def _softmax64(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-class _NetMethods:
-    """What NetClassifier and NetRegressor share: the network, training, pickling.
-
-    The public classes are made on first access (module ``__getattr__``) from these method
-    classes and scikit-learn's ``BaseEstimator`` and mixins, so that scikit-learn is imported only
-    when they are used (tanul imports third-party packages inside functions only).
-    """
+class _NetBase(BaseEstimator):
+    """What NetClassifier and NetRegressor share: the network, training, pickling."""
 
     _loss = "mse"
 
@@ -155,8 +155,6 @@ class _NetMethods:
             return None
         if isinstance(rs, (Integral, np.integer)) and not isinstance(rs, bool) and rs >= 0:
             return int(rs)
-        from sklearn.utils import check_random_state
-
         return int(check_random_state(rs).randint(0, 2**31 - 1))
 
     # ------------------------------------------------------------------ the network
@@ -238,8 +236,6 @@ class _NetMethods:
 
     # ------------------------------------------------------------------ fitting
     def _validate(self, X: Any, y: Any = None, reset: bool = True) -> Any:
-        from sklearn.utils.validation import validate_data
-
         nd = self.model is not None
         if y is None and not reset:
             return validate_data(self, X, reset=False, dtype=[np.float32, np.float64], allow_nd=nd)
@@ -248,8 +244,6 @@ class _NetMethods:
 
     def _fit_network(self, X: np.ndarray, y: np.ndarray, n_outputs: int, epochs: int,
                      new: bool, validation: bool, stratify: np.ndarray | None) -> None:
-        from sklearn.model_selection import train_test_split
-
         from tanul.callbacks import EarlyStopping
 
         if new:
@@ -283,8 +277,6 @@ class _NetMethods:
 
     # ------------------------------------------------------------------ inference
     def _outputs(self, X: Any) -> np.ndarray:
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         return self.model_.predict(X.astype(self.model_.dtype, copy=False)).astype(np.float64)
@@ -335,13 +327,14 @@ class _NetMethods:
             self.classes_ = _labels_from_plain(extra["classes"])
             self._label_index = {c: i for i, c in enumerate(self.classes_.tolist())}
 
-    def _adjust_tags(self, tags: Any) -> Any:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
 
 
 def is_classifier_like(est: Any) -> bool:
-    return isinstance(est, _ClassifierMethods)
+    return isinstance(est, NetClassifier)
 
 
 def _labels_to_plain(classes: np.ndarray) -> dict[str, Any]:
@@ -367,7 +360,7 @@ def _labels_from_plain(d: dict[str, Any]) -> np.ndarray:
     return np.asarray(d["values"], dtype=np.dtype(d["dtype"]))
 
 
-class _ClassifierMethods(_NetMethods):
+class NetClassifier(ClassifierMixin, _NetBase):
     """A tanul network as a scikit-learn classifier (softmax cross-entropy on integer labels).
 
     Parameters
@@ -429,7 +422,6 @@ class _ClassifierMethods(_NetMethods):
     Examples
     --------
     >>> from sklearn.datasets import load_iris
-    >>> from tanul.sklearn import NetClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = NetClassifier(hidden_layer_sizes=(16,), epochs=60, random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape, clf.score(X, y) > 0.9
@@ -438,10 +430,8 @@ class _ClassifierMethods(_NetMethods):
 
     _loss = "cross_entropy"
 
-    def fit(self, X: Any, y: Any) -> Any:
+    def fit(self, X: Any, y: Any) -> NetClassifier:
         """Train a new network for ``epochs`` epochs on ``X`` (N, features) and labels ``y`` (N,)."""
-        from sklearn.utils.multiclass import check_classification_targets
-
         self._check_params()
         X, y = self._validate(X, y, reset=True)
         check_classification_targets(y)
@@ -455,14 +445,12 @@ class _ClassifierMethods(_NetMethods):
                           validation=bool(self.early_stopping), stratify=yi)
         return self
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Any:
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> NetClassifier:
         """One more epoch on ``(X, y)``; the first call builds the network.
 
         ``classes`` lists every label the estimator will ever see; it is required on the first
         call unless ``y`` already holds them all (then ``np.unique(y)`` is used), and ignored later.
         """
-        from sklearn.utils.multiclass import check_classification_targets
-
         first = not hasattr(self, "model_")
         if first:
             self._check_params()
@@ -505,14 +493,14 @@ class _ClassifierMethods(_NetMethods):
         z = self._outputs(X)
         return self.classes_[z.argmax(axis=1)]
 
-    def _adjust_tags(self, tags: Any) -> Any:
-        tags = super()._adjust_tags(tags)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         tags.classifier_tags.multi_label = False
         return tags
 
 
-class _RegressorMethods(_NetMethods):
+class NetRegressor(RegressorMixin, _NetBase):
     """A tanul network as a scikit-learn regressor (mean squared error, linear outputs).
 
     The parameters and attributes are those of :class:`NetClassifier` (without ``classes_``);
@@ -522,7 +510,6 @@ class _RegressorMethods(_NetMethods):
     Examples
     --------
     >>> import numpy as np
-    >>> from tanul.sklearn import NetRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 3)); y = X @ [1.0, -2.0, 0.5]
     >>> reg = NetRegressor(hidden_layer_sizes=(16,), epochs=50, random_state=0).fit(X, y)
@@ -532,7 +519,7 @@ class _RegressorMethods(_NetMethods):
 
     _loss = "mse"
 
-    def fit(self, X: Any, y: Any) -> Any:
+    def fit(self, X: Any, y: Any) -> NetRegressor:
         """Train a new network for ``epochs`` epochs on ``X`` and targets ``y``."""
         self._check_params()
         X, y = self._validate(X, y, reset=True)
@@ -541,7 +528,7 @@ class _RegressorMethods(_NetMethods):
                           validation=bool(self.early_stopping), stratify=None)
         return self
 
-    def partial_fit(self, X: Any, y: Any) -> Any:
+    def partial_fit(self, X: Any, y: Any) -> NetRegressor:
         """One more epoch on ``(X, y)``; the first call builds the network."""
         first = not hasattr(self, "model_")
         if first:
@@ -566,44 +553,8 @@ class _RegressorMethods(_NetMethods):
         out = self._outputs(X)
         return out[:, 0] if getattr(self, "_y_ndim", 1) == 1 and out.shape[1] == 1 else out
 
-    def _adjust_tags(self, tags: Any) -> Any:
-        tags = super()._adjust_tags(tags)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
-
-
-# ---------------------------------------------------------------------- the public classes
-def _define() -> None:
-    """Make NetClassifier and NetRegressor from the method classes and scikit-learn's bases."""
-    try:
-        from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("tanul.sklearn needs scikit-learn: pip install 'tanul[sklearn]'") from None
-    for name, mixin, methods in (("NetClassifier", ClassifierMixin, _ClassifierMethods),
-                                 ("NetRegressor", RegressorMixin, _RegressorMethods)):
-        # the mixin before the methods, BaseEstimator last: scikit-learn's required order
-        cls = type(name, (mixin, methods, BaseEstimator),
-                   {"__module__": __name__, "__qualname__": name, "__doc__": methods.__doc__,
-                    "__sklearn_tags__": _tags_method(name)})
-        globals()[name] = cls
-
-
-def _tags_method(public: str) -> Any:
-    """``__sklearn_tags__`` of a public class: scikit-learn's tags (the mixin's included), then ours."""
-
-    def __sklearn_tags__(self: Any) -> Any:
-        return self._adjust_tags(super(globals()[public], self).__sklearn_tags__())
-
-    return __sklearn_tags__
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        _define()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
