@@ -286,3 +286,27 @@ def test_exported_lenet5_gives_the_same_classes_on_the_mnist_test_images(mnist_d
     np.testing.assert_allclose(onnx_logits, ours, **TOL)
     np.testing.assert_array_equal(onnx_logits.argmax(axis=1), ours.argmax(axis=1))
     assert (ours[3000:].argmax(axis=1) == y_test[3000:]).mean() > 0.8  # it did learn (held-out images)
+
+
+def test_binary_classifier_from_the_model_hook_exports(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from tanul.sklearn import NetClassifier
+
+    X, y = load_digits(return_X_y=True)
+    keep = y < 2
+    images = (X[keep] / 16.0).reshape(-1, 1, 8, 8)
+    labels = np.where(y[keep] == 0, "zero", "one")
+
+    def small_cnn(input_shape, n_outputs, seed):
+        return tanul.Sequential([L.Conv2D(4, 3, padding=1, activation="relu"), L.AvgPool2D(2),
+                                 L.BatchNorm2D(), L.GlobalAvgPool2D(), L.Dense(n_outputs)], seed=seed,
+                                input_shape=input_shape)
+
+    clf = NetClassifier(model=small_cnn, epochs=3, dtype="float32", random_state=0).fit(images, labels)
+    (logits, proba, index), proto, _ = _export_and_run(clf, tmp_path, images)
+    assert logits.shape == (len(images), 2)
+    np.testing.assert_allclose(proba, clf.predict_proba(images), **TOL)
+    np.testing.assert_allclose(logits[:, 1] - logits[:, 0], clf.decision_function(images), **TOL)
+    classes = json.loads({p.key: p.value for p in proto.metadata_props}["class_labels"])
+    assert classes == ["one", "zero"] and (np.array(classes)[index] == clf.predict(images)).all()
