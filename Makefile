@@ -37,8 +37,11 @@ bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/playground.py
 	$(BIN)/python benchmarks/onnx_inference.py
 
+# The site runs the notebooks (TANUL_NB_FAST=1 makes them small); the weather CSV of ../shared is
+# used when it is there, else the notebooks download it once.
 docs: $(STAMP_DEV)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
+	TANUL_WEATHER_CSV=$${TANUL_WEATHER_CSV:-$(wildcard $(CURDIR)/../shared/data/weather/weather_prediction_dataset.csv)} \
+	  NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
 docs-figures: $(STAMP_RUN)
 	$(BIN)/python docs/make_figures.py

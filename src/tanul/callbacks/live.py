@@ -74,6 +74,8 @@ class LivePlot(Callback):
     save : path to a ``.png`` (or other matplotlib format), optional
         Also write the picture there at every redraw, atomically, in any mode.
 
+    Notes
+    -----
     In a notebook the figure is rendered to PNG and shown through
     ``IPython.display.display(..., display_id=True)``; later redraws call ``handle.update`` on
     the same output, so the cell shows one picture that changes. No ``pyplot`` figure and no GUI
@@ -81,6 +83,8 @@ class LivePlot(Callback):
     picture is :func:`tanul.plot.plot_history`'s, reached through :mod:`tanul.protocol` (callbacks
     never import the plotting module).
 
+    Examples
+    --------
     >>> import tanul
     >>> from tanul.callbacks import LivePlot
     >>> live = LivePlot(every=5)     # outside a notebook: draws nothing, writes nothing
