@@ -37,7 +37,7 @@ def _optuna() -> Any:
         import optuna
     except ImportError:
         raise ImportError("tanul tune needs Optuna: pip install 'tanul[tune]'") from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)   # tanul prints a line per trial
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     return optuna
 
@@ -60,6 +60,7 @@ def open_storage(url: str, heartbeat: int = 30, grace: int | None = None, retrie
     next worker that looks, and put back in the queue (up to ``retries`` times) with the same
     parameters: Optuna's ``RetryHeartbeatStaleTrialCallback`` (``RetryFailedTrialCallback`` in
     Optuna < 4.9). A URL that cannot be opened raises ValueError naming it (password hidden).
+    ``postgresql://`` URLs use psycopg 3 (``postgresql+DRIVER://`` picks another driver).
     """
     optuna = _optuna()
     if isinstance(heartbeat, bool) or not isinstance(heartbeat, int) or heartbeat < 1:
@@ -71,6 +72,10 @@ def open_storage(url: str, heartbeat: int = 30, grace: int | None = None, retrie
     kw = "heartbeat_stale_trial_callback"
     if retry_cls is None:  # Optuna < 4.9
         retry_cls, kw = optuna.storages.RetryFailedTrialCallback, "failed_trial_callback"
+    given = url
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # psycopg 3 (the tune extra), whatever SQLAlchemy's default PostgreSQL driver is
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     connect: dict[str, Any] = {}
     if url.startswith("sqlite"):
         connect = {"timeout": 60}   # several local processes take turns on the file lock
@@ -83,11 +88,11 @@ def open_storage(url: str, heartbeat: int = 30, grace: int | None = None, retrie
             url, engine_kwargs={"connect_args": connect, "pool_pre_ping": True},
             heartbeat_interval=heartbeat, grace_period=grace, **{kw: retry_cls(max_retry=retries)})
     except ImportError as exc:
-        raise ImportError(f"storage {redact(url)}: {exc} (for PostgreSQL: pip install 'tanul[tune]')") from None
+        raise ImportError(f"storage {redact(given)}: {exc} (for PostgreSQL: pip install 'tanul[tune]')") from None
     except Exception as exc:  # sqlalchemy's errors: unreachable server, bad URL, missing driver, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         first = re.sub(r"^\([\w.]+\)\s*", "", first)
-        raise ValueError(f"cannot open storage {redact(url)}: {first}") from None
+        raise ValueError(f"cannot open storage {redact(given)}: {first}") from None
 
 
 def make_pruner(name: str, max_epochs: int) -> Any:
@@ -156,7 +161,7 @@ class _FinishEpochOnCtrlC(Callback):
 
     def __init__(self, label: str = "") -> None:
         super().__init__()
-        self.pressed, self.label, self._old = False, label, None
+        self.pressed, self.label, self._installed = False, label, False
 
     def _handler(self, signum, frame):
         if self.pressed:
@@ -165,18 +170,19 @@ class _FinishEpochOnCtrlC(Callback):
         print(f"\nCtrl-C: {self.label}finishing this epoch, then stopping (again to abort at once)",
               file=sys.stderr, flush=True)
 
-    def on_train_begin(self, logs=None):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handler)
+    def on_epoch_begin(self, epoch, logs=None):
+        # installed inside fit (which sets its own stop-after-this-batch handler first and puts
+        # the caller's handler back when it returns)
+        if not self._installed and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
 
     def on_epoch_end(self, epoch, logs=None):
         if self.pressed:
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-            self._old = None
+        self._installed = False
 
 
 # ---------------------------------------------------------------------- the objective
@@ -238,10 +244,11 @@ def _objective(trial: Any, ctx: _Context) -> float:
     trial.set_user_attr("epochs", len(hist.get("val_loss", [])))
     trial.set_user_attr("seconds", round(seconds, 3))
     trial.set_user_attr("history", hist)
-    if ctrl_c.pressed:
+    if ctrl_c.pressed or getattr(model.history, "interrupted", False):
         ctx.interrupted = True
         trial.set_user_attr("interrupted", True)
-        raise TrialInterrupted(f"trial {trial.number} interrupted by Ctrl-C")
+        raise TrialInterrupted(f"trial {trial.number} interrupted by Ctrl-C after {len(hist.get('loss', []))} "
+                               "whole epochs")
     if diverged is not None:
         trial.set_user_attr("diverged", diverged)
         raise optuna.TrialPruned(f"training diverged: {diverged}")
@@ -328,7 +335,8 @@ def run_worker(study: Any, ctx: _Context, n_trials: int, say: Any = print, poll:
             continue
         try:
             study.optimize(lambda t: _objective(t, ctx), n_trials=1, callbacks=[progress], catch=())
-        except TrialInterrupted:
+        except TrialInterrupted as exc:
+            say(f"{ctx.label}{exc}: marked FAIL; stopping this worker")
             return "interrupted"
         except KeyboardInterrupt:
             say(f"{ctx.label}interrupted; the running trial is marked failed")
@@ -435,7 +443,7 @@ def search(build: Any, space: Any, x: Any, y: Any, *, validation_data: tuple | N
                          f"{str(exc).splitlines()[0]}") from None
     if enqueue and not the_study.trials:
         for params in enqueue:
-            the_study.enqueue_trial(params, skip_if_exists=True)
+            the_study.enqueue_trial(params)
     models_dir = None
     if outdir is not None:
         models_dir = outdir / "trials"
