@@ -150,14 +150,15 @@ def run_command(args: argparse.Namespace) -> int:
     study = optuna.create_study(study_name=study_name, storage=st, direction="minimize",
                                 sampler=S.make_sampler(seed, args.trials),
                                 pruner=S.make_pruner(args.pruner, max_epochs), load_if_exists=True)
-    if not worker and not study.trials:
+    n_before = len(study.trials)
+    if not worker and not n_before:
         # trial 0: tanul's defaults (those the space can take), the point to beat
         defaults = {k: v for k, v in DEFAULTS[args.model].items()
                     if k in space.searched() and space[k].contains(v)}
         study.enqueue_trial(defaults, user_attrs={"defaults": True})
     (x_fit, y_fit), (x_val, y_val), (x_te, y_te), shape, k = _data(args)
     if not worker:
-        say(f"study {study_name!r} in {S.redact(storage)}: {len(study.trials)} trials so far; "
+        say(f"study {study_name!r} in {S.redact(storage)}: {n_before} trials so far; "
             f"{args.model} on {args.dataset}: {len(x_fit)} training, {len(x_val)} validation images; "
             f"searching {', '.join(space.searched())}")
     models_dir = out / "trials"
