@@ -68,14 +68,16 @@ def main() -> None:
                 r = one_run(w, args.trials, Path(d))
             res[w].append(r)
             print(f"pair {i + 1}: {w} worker(s): {r['trials']} trials in {r['span_s']:.1f} s = "
-                  f"{r['per_min']:.1f} trials/min (command {r['wall_s']:.1f} s, load {r['load']:.1f})", flush=True)
+                  f"{r['per_min']:.1f} trials/min (command {r['wall_s']:.1f} s, load {r['load']:.1f})",
+                  flush=True)
     rows = ["| workers | trials/min (median) | range | command wall time (median) |", "|---|---|---|---|"]
     for w in (1, 2):
         v = [r["per_min"] for r in res[w]]
         rows.append(f"| {w} | {statistics.median(v):.1f} | {min(v):.1f} - {max(v):.1f} | "
                     f"{statistics.median(r['wall_s'] for r in res[w]):.1f} s |")
     ratio = statistics.median(r["per_min"] for r in res[2]) / statistics.median(r["per_min"] for r in res[1])
-    text = "\n".join(rows) + f"\n\n2 workers / 1 worker: {ratio:.2f}x (medians of {args.pairs} alternated pairs)\n"
+    text = "\n".join(rows) + (f"\n\n2 workers / 1 worker: {ratio:.2f}x (medians of {args.pairs} "
+                              "alternated pairs)\n")
     cpu = os.cpu_count()
     text += f"Machine: {cpu} logical CPUs, load average before the last run {os.getloadavg()[0]:.1f}.\n"
     print(text)

@@ -11,9 +11,9 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import optuna, run_tune, running_trial_with_epochs, tiny_space, tune_cmd, wait_for
 
 import tanul
+from conftest import optuna, run_tune, running_trial_with_epochs, tiny_space, tune_cmd, wait_for
 from tanul import datasets
 from tanul.tune import search
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import tiny_space
 
+from conftest import tiny_space
 from tanul.cli import main
 from tanul.tune import Space, default_space, load_space
 from tanul.tune.models import DEFAULTS, MODELS, build

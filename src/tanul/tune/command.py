@@ -23,8 +23,8 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "B
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from tanul.tune.models import MODELS
     from tanul.tune.engine import PRUNERS
+    from tanul.tune.models import MODELS
 
     p.add_argument("--model", default="mlp", help=f"network to tune: {', '.join(MODELS)} (default mlp)")
     p.add_argument("--dataset", default="digits", help="digits (bundled), mnist, mnist_sample")

@@ -67,7 +67,8 @@ def open_storage(url: str, heartbeat: int = 30, grace: int | None = None, retrie
         raise ValueError(f"expected heartbeat to be a whole number of seconds >= 1, got {heartbeat!r}")
     grace = 2 * heartbeat if grace is None else int(grace)
     if grace <= heartbeat:
-        raise ValueError(f"expected the grace period ({grace} s) to be longer than the heartbeat ({heartbeat} s)")
+        raise ValueError(f"expected the grace period ({grace} s) to be longer than the heartbeat "
+                         f"({heartbeat} s)")
     retry_cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
     kw = "heartbeat_stale_trial_callback"
     if retry_cls is None:  # Optuna < 4.9
@@ -88,7 +89,8 @@ def open_storage(url: str, heartbeat: int = 30, grace: int | None = None, retrie
             url, engine_kwargs={"connect_args": connect, "pool_pre_ping": True},
             heartbeat_interval=heartbeat, grace_period=grace, **{kw: retry_cls(max_retry=retries)})
     except ImportError as exc:
-        raise ImportError(f"storage {redact(given)}: {exc} (for PostgreSQL: pip install 'tanul[tune]')") from None
+        raise ImportError(f"storage {redact(given)}: {exc} (for PostgreSQL: pip install "
+                          "'tanul[tune]')") from None
     except Exception as exc:  # sqlalchemy's errors: unreachable server, bad URL, missing driver, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         first = re.sub(r"^\([\w.]+\)\s*", "", first)
@@ -301,7 +303,8 @@ def _progress(ctx: _Context, say: Any) -> Any:
         retry = trial.system_attrs.get("failed_trial")
         retry = f" (retry of #{retry})" if retry is not None else ""
         say(f"{ctx.label}trial {trial.number:>3}{retry} {trial.state.name:<8} {value:<32} "
-            f"{ua.get('epochs', 0):>3} ep {ua.get('seconds', 0):6.1f} s | {_describe(trial.params, ctx.space)} | "
+            f"{ua.get('epochs', 0):>3} ep {ua.get('seconds', 0):6.1f} s | "
+            f"{_describe(trial.params, ctx.space)} | "
             f"{best}")
     return callback
 

@@ -97,7 +97,8 @@ class Param:
                 raise ValueError(f"{where}: hyperparameter {name!r}: expected choices to be a non-empty "
                                  f"list, got choices={choices!r}")
             for c in choices:
-                if not isinstance(c, (str, int, float, bool)) or (isinstance(c, float) and not math.isfinite(c)):
+                if not isinstance(c, (str, int, float, bool)) or (
+                        isinstance(c, float) and not math.isfinite(c)):
                     raise ValueError(f"{where}: hyperparameter {name!r}: choices must be numbers, strings "
                                      f"or booleans, got {c!r}")
             if len(set(map(repr, choices))) != len(choices):
