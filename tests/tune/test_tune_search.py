@@ -67,8 +67,19 @@ def test_same_seed_repeats_the_search_on_one_worker(digits):
     assert [t.params for t in other.trials] != [p for p, _ in a]
 
 
+def test_hyperband_pruner(digits):
+    x, y = digits[0][:600], digits[1][:600]
+    space = {"lr": {"type": "float", "low": 1e-6, "high": 0.1, "log": True}, "units": 16}
+    study, model = search(_mlp, space, x, y, trials=8, epochs=9, patience=None, pruner="hyperband", verbose=0)
+    states = [t.state.name for t in study.trials]
+    assert set(states) <= {"COMPLETE", "PRUNED"} and "COMPLETE" in states and len(states) == 8
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert all(t.user_attrs["epochs"] < 9 for t in pruned)
+    assert model is not None
+
+
 def test_search_rejects_names_build_does_not_know(digits):
-    with pytest.raises(ValueError, match=r"unknown hyperparameter 'dropout' for build; expected one of lr, units"):
+    with pytest.raises(ValueError, match=r"unknown hyperparameter 'dropout' for build; expected one of lr, units, epochs, batch_size, patience"):
         search(_mlp, {"dropout": 0.1}, *digits, known=["lr", "units"], trials=1)
 
 

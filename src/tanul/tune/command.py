@@ -39,7 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                    "(default: sqlite:///OUT/study.db)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--pruner", choices=PRUNERS, default="median", help="default median")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the sampler and the models; one worker repeats its search exactly. "
+                        "Give every machine of a shared study its own seed")
     p.add_argument("--val-fraction", type=float, default=0.2,
                    help="stratified fraction of the training images held out for validation")
     p.add_argument("--heartbeat", type=int, default=30,
@@ -143,9 +145,7 @@ def run_command(args: argparse.Namespace) -> int:
     worker = args.worker_index is not None
     label = f"[w{args.worker_index}] " if worker else ""
     st = S.open_storage(storage, heartbeat=args.heartbeat)
-    max_epochs = (space["epochs"].value if "epochs" in space and space["epochs"].kind == "fixed" else
-                  space["epochs"].high if "epochs" in space and space["epochs"].kind == "int" else
-                  max(space["epochs"].choices) if "epochs" in space else DEFAULTS[args.model]["epochs"])
+    max_epochs = S.max_epochs_of(space, DEFAULTS[args.model]["epochs"])
     seed = args.seed + (args.worker_index or 0)   # workers must not draw the same random trials
     study = optuna.create_study(study_name=study_name, storage=st, direction="minimize",
                                 sampler=S.make_sampler(seed, args.trials),

@@ -29,6 +29,7 @@ __all__ = ["search", "SearchResult", "OptunaPruning", "open_storage", "make_prun
            "run_worker", "redact", "PRUNERS", "TrialInterrupted"]
 
 PRUNERS = ("median", "hyperband", "none")
+_TRAINING = ("epochs", "batch_size", "patience")   # read by the search loop, not by build
 _FINISHED = ("COMPLETE", "PRUNED")
 
 
@@ -116,6 +117,18 @@ def make_sampler(seed: int | None, n_trials: int) -> Any:
     ``l(x)/g(x)`` is large (the density of the best trials' values over that of the rest)."""
     optuna = _optuna()
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, n_trials // 4)))
+
+
+def max_epochs_of(space: Space, default: int) -> int:
+    """The most epochs a trial of ``space`` may run (``epochs`` fixed, searched, or ``default``)."""
+    if "epochs" not in space:
+        return int(default)
+    p = space["epochs"]
+    if p.kind == "fixed":
+        return int(p.value)
+    if p.kind == "categorical":
+        return int(max(p.choices))
+    return int(p.high)
 
 
 # ---------------------------------------------------------------------- callbacks
@@ -418,7 +431,7 @@ def search(build: Any, space: Any, x: Any, y: Any, *, validation_data: tuple | N
         raise TypeError(f"search: expected build to be a callable build(params) -> model, got {build!r}")
     space = load_space(space)
     if known is not None:
-        space.check_names(known, "build")
+        space.check_names([*known, *(n for n in _TRAINING if n not in known)], "build")
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise ValueError(f"search: expected trials to be a positive int, got {trials!r}")
     x, y = np.asarray(x), np.asarray(y)
@@ -433,8 +446,7 @@ def search(build: Any, space: Any, x: Any, y: Any, *, validation_data: tuple | N
         outdir.mkdir(parents=True, exist_ok=True)
         if storage is None:
             storage = f"sqlite:///{(outdir / 'study.db').resolve()}"
-    max_epochs = int(space["epochs"].high if "epochs" in space and space["epochs"].kind == "int"
-                     else space["epochs"].value if "epochs" in space else epochs)
+    max_epochs = max_epochs_of(space, epochs)
     st = open_storage(storage, heartbeat=heartbeat) if storage else None
     name = study or "tanul"
     try:
