@@ -19,6 +19,7 @@ from tanul import (
     regularizers,
     testing,
 )
+from tanul._version import __version__
 from tanul.io import ModelFileError, load_model
 from tanul.layers import (
     AvgPool2D,
@@ -43,8 +44,6 @@ from tanul.layers import (
 )
 from tanul.model import Sequential, TrainingDivergedError
 from tanul.optimizers import LBFGS, SGD, AdaDelta, AdaGrad, Adam, AdamW, RMSProp
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__", "Sequential", "TrainingDivergedError", "load_model", "ModelFileError",

@@ -11,6 +11,10 @@ __all__ = ["Callback", "CallbackList", "History", "Lambda"]
 class Callback:
     """Hooks called by ``Sequential.fit``. ``self.model`` is set before ``on_train_begin``.
 
+    ``self.model`` is used only through :class:`tanul.protocol.CallbackTarget`
+    (``stop_training``, ``history``, ``optimizer``, ``get_weights``/``set_weights``, ``save``,
+    ``save_weights``, ``save_checkpoint``): callbacks never import the model or ``tanul.io``.
+
     ``logs`` at ``on_epoch_end`` holds ``loss``, the metrics, and ``val_*`` for validation data.
     Epochs are 0-based in the hooks (as in Keras) and 1-based on screen.
     Set ``self.model.stop_training = True`` to stop after the current epoch.

@@ -99,6 +99,10 @@ class Optimizer:
     def built(self) -> bool:
         return self._p is not None
 
+    def is_built_for(self, params: np.ndarray) -> bool:
+        """Whether the optimiser is attached to exactly this parameter buffer."""
+        return self._p is params
+
     # ------------------------------------------------------------------ stepping
     @property
     def current_lr(self) -> float:
