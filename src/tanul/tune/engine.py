@@ -229,8 +229,8 @@ def _int(params: dict, name: str, default: Any) -> Any:
 
 def _objective(trial: Any, ctx: _Context) -> float:
     optuna = _optuna()
+    from tanul import TrainingDivergedError
     from tanul.callbacks import EarlyStopping
-    from tanul.model import TrainingDivergedError
 
     params = ctx.space.suggest(trial)
     seed = ctx.seed + trial.number
