@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,14 +45,17 @@ def one_run(workers: int, trials: int, folder: Path) -> dict:
     space.write_text(SPACE)
     out = folder / f"w{workers}"
     t0 = time.perf_counter()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-m", "tanul.cli", "tune", "--model", "mlp", "--space", str(space),
                     "--trials", str(trials), "--workers", str(workers), "--out", str(out), "--pruner", "none",
                     "--quiet"], check=True, env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"))
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     study = optuna.load_study(study_name="tanul-mlp-digits", storage=f"sqlite:///{out / 'study.db'}")
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
     span = (max(t.datetime_complete for t in done) - min(t.datetime_start for t in done)).total_seconds()
-    return {"trials": len(done), "span_s": span, "per_min": 60 * len(done) / span, "wall_s": wall,
+    return {"trials": len(done), "span_s": span, "per_min": 60 * len(done) / span, "wall_s": wall, "cpu_s": cpu,
             "load": os.getloadavg()[0]}
 
 
@@ -68,18 +72,23 @@ def main() -> None:
                 r = one_run(w, args.trials, Path(d))
             res[w].append(r)
             print(f"pair {i + 1}: {w} worker(s): {r['trials']} trials in {r['span_s']:.1f} s = "
-                  f"{r['per_min']:.1f} trials/min (command {r['wall_s']:.1f} s, load {r['load']:.1f})",
+                  f"{r['per_min']:.1f} trials/min (command {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU; "
+                  f"load {r['load']:.1f})",
                   flush=True)
-    rows = ["| workers | trials/min (median) | range | command wall time (median) |", "|---|---|---|---|"]
+    rows = ["| workers | trials/min (median) | range | command wall time (median) | command CPU (median) |",
+            "|---|---|---|---|---|"]
     for w in (1, 2):
         v = [r["per_min"] for r in res[w]]
         rows.append(f"| {w} | {statistics.median(v):.1f} | {min(v):.1f} - {max(v):.1f} | "
-                    f"{statistics.median(r['wall_s'] for r in res[w]):.1f} s |")
+                    f"{statistics.median(r['wall_s'] for r in res[w]):.1f} s | "
+                    f"{statistics.median(r['cpu_s'] for r in res[w]):.1f} s |")
     ratio = statistics.median(r["per_min"] for r in res[2]) / statistics.median(r["per_min"] for r in res[1])
     text = "\n".join(rows) + (f"\n\n2 workers / 1 worker: {ratio:.2f}x (medians of {args.pairs} "
                               "alternated pairs)\n")
     cpu = os.cpu_count()
-    text += f"Machine: {cpu} logical CPUs, load average before the last run {os.getloadavg()[0]:.1f}.\n"
+    loads = [r["load"] for w in (1, 2) for r in res[w]]
+    text += (f"Machine: {cpu} logical CPUs; 1-minute load average during the runs {min(loads):.1f} - "
+             f"{max(loads):.1f}.\n")
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(text)
