@@ -49,6 +49,23 @@ def test_params_parse_and_reject_bad_specs():
             load_space(spec)
 
 
+def test_only_if_searches_a_parameter_only_where_it_matters():
+    from conftest import optuna
+
+    space = default_space("mlp")
+    assert repr(space["momentum"]) == "Param(momentum=float[0.5, 0.99] if optimizer='sgd')"
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(30):
+        values = space.suggest(study.ask())
+        assert ("momentum" in values) == (values["optimizer"] == "sgd")
+        seen.add(values["optimizer"])
+    assert seen == {"adam", "sgd", "rmsprop"}
+    with pytest.raises(ValueError, match=r"'m': only_if names 'opt', which is not a hyperparameter listed before it"):
+        load_space({"m": {"type": "float", "low": 0, "high": 1, "only_if": {"opt": "sgd"}},
+                    "opt": {"type": "categorical", "choices": ["sgd", "adam"]}})
+
+
 def test_space_files_toml_and_json(tmp_path):
     assert load_space(tiny_space(tmp_path)).searched() == ["lr", "units"]
     (tmp_path / "s.json").write_text('{"lr": {"type": "float", "low": 0.001, "high": 0.1}}')

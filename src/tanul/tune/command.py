@@ -153,8 +153,9 @@ def run_command(args: argparse.Namespace) -> int:
     n_before = len(study.trials)
     if not worker and not n_before:
         # trial 0: tanul's defaults (those the space can take), the point to beat
-        defaults = {k: v for k, v in DEFAULTS[args.model].items()
-                    if k in space.searched() and space[k].contains(v)}
+        d = DEFAULTS[args.model]
+        defaults = {k: v for k, v in d.items() if k in space.searched() and space[k].contains(v)
+                    and all(d.get(c) in allowed for c, allowed in space[k].only_if)}
         study.enqueue_trial(defaults, user_attrs={"defaults": True})
     (x_fit, y_fit), (x_val, y_val), (x_te, y_te), shape, k = _data(args)
     if not worker:

@@ -23,6 +23,12 @@ or a table that gives its distribution:
     type = "categorical"
     choices = ["adam", "sgd", "rmsprop"]
 
+    [momentum]                                   # searched only in trials that use SGD
+    type = "float"
+    low = 0.5
+    high = 0.99
+    only_if = { optimizer = "sgd" }              # a value or a list of values
+
 Parsing needs no Optuna; :meth:`Param.suggest` asks an Optuna trial for a value.
 
 >>> space = Space.from_dict({"lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
@@ -45,10 +51,11 @@ from typing import Any
 __all__ = ["Param", "Space", "load_space", "default_space", "default_space_path", "SPACE_DIR"]
 
 SPACE_DIR = Path(__file__).with_name("spaces")
+_MISSING = object()
 _TYPES = ("float", "int", "categorical")
-_KEYS = {"float": {"type", "low", "high", "log", "step"},
-         "int": {"type", "low", "high", "log", "step"},
-         "categorical": {"type", "choices"}}
+_KEYS = {"float": {"type", "low", "high", "log", "step", "only_if"},
+         "int": {"type", "low", "high", "log", "step", "only_if"},
+         "categorical": {"type", "choices", "only_if"}}
 
 
 def _number(v: Any) -> bool:
@@ -74,6 +81,7 @@ class Param:
     step: float | None = None
     choices: tuple = ()
     value: Any = None
+    only_if: tuple = ()   #: ((name, allowed values), ...): searched only when those hold
 
     @classmethod
     def parse(cls, name: str, spec: Any, where: str = "space") -> Param:
@@ -91,6 +99,12 @@ class Param:
         if extra:
             raise ValueError(f"{where}: hyperparameter {name!r} ({kind}): unknown key(s) {', '.join(extra)}; "
                              f"expected {', '.join(sorted(_KEYS[kind]))}")
+        cond = spec.get("only_if", {})
+        if not isinstance(cond, dict) or not all(isinstance(k, str) for k in cond):
+            raise ValueError(f"{where}: hyperparameter {name!r}: expected only_if to be a table such as "
+                             f"{{ optimizer = \"sgd\" }}, got {cond!r}")
+        only_if = tuple((k, tuple(v) if isinstance(v, list) else (v,)) for k, v in cond.items())
+        spec = {k: v for k, v in spec.items() if k != "only_if"}
         if kind == "categorical":
             choices = spec.get("choices")
             if not isinstance(choices, list) or not choices:
@@ -103,7 +117,7 @@ class Param:
                                      f"or booleans, got {c!r}")
             if len(set(map(repr, choices))) != len(choices):
                 raise ValueError(f"{where}: hyperparameter {name!r}: repeated choices in {choices!r}")
-            return cls(name, kind, choices=tuple(choices))
+            return cls(name, kind, choices=tuple(choices), only_if=only_if)
         low, high = spec.get("low"), spec.get("high")
         if not (_number(low) and _number(high)):
             raise ValueError(f"{where}: hyperparameter {name!r}: expected numbers low and high, got "
@@ -136,7 +150,7 @@ class Param:
         else:
             low, high = float(low), float(high)
             step = None if step is None else float(step)
-        return cls(name, kind, low=low, high=high, log=log, step=step)
+        return cls(name, kind, low=low, high=high, log=log, step=step, only_if=only_if)
 
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is one this parameter can take."""
@@ -161,13 +175,19 @@ class Param:
         if self.kind == "fixed":
             return repr(self.value)
         if self.kind == "categorical":
-            return "{" + ", ".join(map(repr, self.choices)) + "}"
+            return "{" + ", ".join(map(repr, self.choices)) + "}" + self._condition()
         text = f"{self.kind}[{self.low:g}, {self.high:g}]"
         if self.log:
             text += " log"
         if self.step is not None:
             text += f" step {self.step:g}"
-        return text
+        return text + self._condition()
+
+    def _condition(self) -> str:
+        if not self.only_if:
+            return ""
+        return " if " + " and ".join(f"{k} in {list(v)!r}" if len(v) > 1 else f"{k}={v[0]!r}"
+                                     for k, v in self.only_if)
 
     def __repr__(self) -> str:
         return f"Param({self.name}={self.describe()})"
@@ -183,6 +203,11 @@ class Space:
         names = [p.name for p in params]
         if len(set(names)) != len(names):
             raise ValueError(f"{source}: repeated hyperparameter names in {names}")
+        for i, p in enumerate(params):
+            for other, _ in p.only_if:
+                if other not in names[:i]:
+                    raise ValueError(f"{source}: hyperparameter {p.name!r}: only_if names {other!r}, which is "
+                                     f"not a hyperparameter listed before it")
         self.params = {p.name: p for p in params}
         self.source, self.text = source, text
 
@@ -216,7 +241,13 @@ class Space:
                                  f"{', '.join(known)}")
 
     def suggest(self, trial: Any) -> dict[str, Any]:
-        return {name: p.suggest(trial) for name, p in self.params.items()}
+        """Values for one trial; a parameter whose ``only_if`` does not hold is left out (the
+        model then uses its default), so it does not dilute the search."""
+        values: dict[str, Any] = {}
+        for name, p in self.params.items():
+            if all(values.get(k, _MISSING) in allowed for k, allowed in p.only_if):
+                values[name] = p.suggest(trial)
+        return values
 
     def searched(self) -> list[str]:
         """Names of the parameters that vary (not fixed)."""
@@ -233,6 +264,8 @@ class Space:
                 out[name] = {"type": p.kind, "low": p.low, "high": p.high, "log": p.log}
                 if p.step is not None:
                     out[name]["step"] = p.step
+            if p.only_if:
+                out[name]["only_if"] = {k: list(v) for k, v in p.only_if}
         return out
 
     def __repr__(self) -> str:
