@@ -302,8 +302,10 @@ def load_space(space: Any) -> Space:
         return Space.from_dict(space)
     if isinstance(space, (str, os.PathLike)):
         path = Path(space)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"search space file {str(path)!r} not found")
+        if path.is_dir():
+            raise ValueError(f"search space {str(path)!r} is a folder, not a TOML or JSON file")
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
