@@ -1,8 +1,8 @@
 """Trials per minute of ``tanul tune`` with 1 and with 2 local worker processes.
 
-    python benchmarks/tune_workers.py [--pairs 5] [--trials 12] [--markdown out.md]
+    python benchmarks/tune_workers.py [--pairs 5] [--trials 12] [--epochs 8] [--markdown out.md]
 
-Every trial costs the same (an MLP 64-128-64-10 on the 8x8 digits, 8 epochs of batch 32, no
+Every trial costs the same (an MLP 64-128-64-10 on the 8x8 digits, --epochs epochs of batch 32, no
 pruning, no early stopping; only the learning rate is searched), so the throughput measures the
 workers, not the sampler's luck. Each run is a fresh ``tanul tune`` process (which starts its
 workers, BLAS single-threaded in each) on a fresh SQLite study; the runs alternate 1, 2, 1, 2, ...
@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 SPACE = """
-epochs = 8
-patience = 8
+epochs = {epochs}
+patience = {epochs}
 batch_size = 32
 layers = 2
 units = 128
@@ -38,11 +38,11 @@ log = true
 """
 
 
-def one_run(workers: int, trials: int, folder: Path) -> dict:
+def one_run(workers: int, trials: int, folder: Path, epochs: int) -> dict:
     import optuna
 
     space = folder / "space.toml"
-    space.write_text(SPACE)
+    space.write_text(SPACE.format(epochs=epochs))
     out = folder / f"w{workers}"
     t0 = time.perf_counter()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -63,13 +63,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--trials", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=8, help="epochs per trial (its cost)")
     ap.add_argument("--markdown", default=None)
     args = ap.parse_args()
     res: dict[int, list[dict]] = {1: [], 2: []}
     for i in range(args.pairs):
         for w in ((1, 2) if i % 2 == 0 else (2, 1)):
             with tempfile.TemporaryDirectory() as d:
-                r = one_run(w, args.trials, Path(d))
+                r = one_run(w, args.trials, Path(d), args.epochs)
             res[w].append(r)
             print(f"pair {i + 1}: {w} worker(s): {r['trials']} trials in {r['span_s']:.1f} s = "
                   f"{r['per_min']:.1f} trials/min (command {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU; "
