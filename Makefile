@@ -34,6 +34,8 @@ bench: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python benchmarks/mlp.py
 	$(BIN)/python benchmarks/lenet.py
+	$(BIN)/python benchmarks/playground.py
+	$(BIN)/python benchmarks/onnx_inference.py
 
 docs: $(STAMP_DEV)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
