@@ -36,6 +36,7 @@ def test_params_parse_and_reject_bad_specs():
                          "opt": {"type": "categorical", "choices": ["adam", "sgd"]}, "epochs": 5})
     assert s.searched() == ["lr", "units", "opt"]
     assert s["units"].contains(16) and not s["units"].contains(65) and not s["opt"].contains("rmsprop")
+    assert not s["units"].contains(20)      # off the grid 8, 16, ..., 64
     assert load_space(s.to_dict()).to_dict() == s.to_dict()
     cases = [({"lr": {"type": "float", "low": 0.1, "high": 0.1}}, r"'lr': empty range: expected low < high, got low=0.1, high=0.1"),
              ({"lr": {"type": "float", "low": 0.0, "high": 1.0, "log": True}}, r"log scale needs low > 0"),

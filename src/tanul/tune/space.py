@@ -158,8 +158,14 @@ class Param:
             return value == self.value
         if self.kind == "categorical":
             return any(type(value) is type(c) and value == c for c in self.choices)
-        return _number(value) and self.low <= value <= self.high and (
-            self.kind != "int" or float(value).is_integer())
+        if not (_number(value) and self.low <= value <= self.high):
+            return False
+        if self.kind == "int" and not float(value).is_integer():
+            return False
+        if self.step is not None:   # on the grid low, low + step, ...
+            k = (value - self.low) / self.step
+            return abs(k - round(k)) < 1e-9
+        return True
 
     def suggest(self, trial: Any) -> Any:
         """Ask an Optuna trial for a value (a fixed parameter returns its value)."""
