@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test bench docs docs-figures clean lint
+.PHONY: demo test bench docs docs-figures clean lint notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: $(STAMP_DEV)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check src tests benchmarks examples docs
+	$(BIN)/ruff check src tests benchmarks examples docs notebooks
 
 bench: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
@@ -42,6 +42,10 @@ docs: $(STAMP_DEV)
 
 docs-figures: $(STAMP_RUN)
 	$(BIN)/python docs/make_figures.py
+
+notebooks: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) site build dist src/*.egg-info .pytest_cache
