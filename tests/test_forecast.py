@@ -64,6 +64,10 @@ def test_split_by_target_date():
     assert d[m["val"]].min() == np.datetime64("2008-01-01") and d[m["val"]].max() == np.datetime64("2008-12-31")
     assert d[m["test"]].min() == np.datetime64("2009-01-01")
     assert (m["train"].astype(int) + m["val"] + m["test"] == 1).all()
+    # no ends given (a config's default): the test period is the last stretch of >= 365 days from 1 January
+    d = np.arange(np.datetime64("2000-01-01"), np.datetime64("2010-01-02"))
+    m = split_by_target_date(d, None, None)
+    assert d[m["test"]].min() == np.datetime64("2009-01-01") and d[m["val"]].min() == np.datetime64("2008-01-01")
 
 
 def test_baselines_by_hand():

@@ -200,11 +200,15 @@ def build_samples(data: Any, cfg: ForecastConfig, horizon: int) -> dict[str, Any
             "columns": {"target": target, "own": own, "others": others}}
 
 
-def split_by_target_date(target_dates: np.ndarray, train_end: str, val_end: str,
+def split_by_target_date(target_dates: np.ndarray, train_end: str | None, val_end: str | None,
                          test_end: str | None = None) -> dict[str, np.ndarray]:
     """Boolean masks ``train`` (target <= train_end), ``val`` (<= val_end), ``test`` (after, up to
-    ``test_end`` if given)."""
+    ``test_end`` if given). A period end left ``None`` comes from :func:`default_periods` of the
+    target dates."""
     d = np.asarray(target_dates, dtype="datetime64[D]")
+    if train_end is None or val_end is None:
+        te, ve = default_periods(d)
+        train_end, val_end = train_end or te, val_end or ve
     te, ve = np.datetime64(train_end, "D"), np.datetime64(val_end, "D")
     test = d > ve
     if test_end is not None:
