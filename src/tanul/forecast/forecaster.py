@@ -48,6 +48,9 @@ from .core import (
 FORMAT = "tanul-forecaster"
 VERSION = 1
 MANIFEST = "forecaster.json"
+#: bootstrap resamples behind the choice of the issued method (fixed: ``bootstrap`` only sets the
+#: report's skill intervals, and must not change what is issued)
+CHOICE_RESAMPLES = 1000
 MAX_MANIFEST_BYTES = 16 * 2**20
 BASELINES = ("persistence", "climatology", "ridge", "network")
 ARRAYS = ("x_mean", "x_scale", "climatology", "ridge_w", "ridge_anomaly_w")
@@ -183,7 +186,7 @@ class Forecaster:
             st["val_mae"] = val_mae
             alts = ALTERNATIVES if h <= cfg.short_horizon else ()
             method, st["val_gain_p05"] = choose_method(s["y"][va], {m: preds[m][va] for m in METHODS},
-                                                       cfg.block, max(cfg.bootstrap, 200), seed=cfg.seed + h,
+                                                       cfg.block, CHOICE_RESAMPLES, seed=cfg.seed + h,
                                                        alternatives=alts)
             st["method"] = "climatology" if method == "shrunk" and st["shrink"] == 0 else method
             preds["issued"] = preds[st["method"]]
