@@ -11,8 +11,12 @@ import numpy as np
 import pytest
 
 from tanul import datasets
-from tanul.datasets.mnist import (DEBIAN_FASHION_MNIST, FASHION_MNIST_FILES, FASHION_MNIST_LABELS,
-                                  FASHION_MNIST_RAW_SHA256)
+from tanul.datasets.mnist import (
+    DEBIAN_FASHION_MNIST,
+    FASHION_MNIST_FILES,
+    FASHION_MNIST_LABELS,
+    FASHION_MNIST_RAW_SHA256,
+)
 
 
 @pytest.fixture

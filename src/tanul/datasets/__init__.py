@@ -6,8 +6,14 @@
 * :func:`weather` (Huber et al.'s European daily weather, 2000-2010), :func:`load_temperature_csv`.
 """
 
-from tanul.datasets.mnist import (FASHION_MNIST_LABELS, DownloadError, fashion_mnist, load_idx, mnist,
-                                  mnist_sample)
+from tanul.datasets.mnist import (
+                                  FASHION_MNIST_LABELS,
+                                  DownloadError,
+                                  fashion_mnist,
+                                  load_idx,
+                                  mnist,
+                                  mnist_sample,
+)
 from tanul.datasets.small import TOY2D, digits, fever, toy2d
 from tanul.datasets.weather import WeatherData, load_temperature_csv, weather
 

@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST: the official IDX files, downloaded with a checksum and cached, or read from a folder.
+"""MNIST and Fashion-MNIST: the official IDX files, downloaded with a checksum and cached, or read
+from a folder.
 
 IDX format (LeCun et al.): a big-endian header ``0x00 0x00 <dtype code> <ndim>``, then ``ndim``
 big-endian uint32 dimensions, then the data in C order. Images are ``(N, 28, 28)`` uint8, labels
