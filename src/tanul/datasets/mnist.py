@@ -163,7 +163,9 @@ def _fetch(name: str, cache_dir: Any, timeout: float, spec: IdxDataset = MNIST) 
 def _images(a: np.ndarray, name: str) -> np.ndarray:
     if a.ndim != 3 or a.shape[1:] != (28, 28) or a.dtype != np.uint8:
         raise ValueError(f"{name}: expected uint8 images of shape (N, 28, 28), got {a.dtype} {a.shape}")
-    return (a.astype(np.float32) / np.float32(255.0))[:, None]
+    x = a.astype(np.float32)
+    np.divide(x, np.float32(255.0), out=x)  # in place: no second float32 copy of the data set
+    return x[:, None]
 
 
 def _local_file(spec: IdxDataset, folder: Path, name: str, verify: bool) -> Path:
