@@ -1,7 +1,7 @@
 """Where LeNet-5's time goes: per-layer forward and backward time in tanul (float32).
 
     python benchmarks/lenet_layers.py [--batch 128] [--batches 30] [--dist uniform|normal|fashion]
-                                      [--torch]
+                                      [--cpu] [--torch]
 
 Runs the layers one by one as ``Sequential.fit`` does (inside the same BLAS thread setting), on
 batches of 128 images drawn from ``--dist``: uniform [0, 1) noise, standard-normal noise, or real
@@ -9,7 +9,9 @@ Fashion-MNIST images (Debian's folder). Prints milliseconds per batch for every 
 and backward pass, their share of the total, and the time of a whole batch step
 (``model.train_on_batch``: loss, backward, optimiser) for comparison. ``--torch`` also times
 PyTorch's forward and backward (whole network, same shapes) in the same process, for scale only:
-the side-by-side comparison is ``benchmarks/lenet.py``.
+the side-by-side comparison is ``benchmarks/lenet.py``. ``--cpu`` measures the process's CPU time
+instead of the wall clock: on a shared, busy machine that is the stable measure (run it with
+``TANUL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` so that it is also the elapsed time of one core).
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ def main(argv=None) -> None:
     p.add_argument("--batches", type=int, default=30)
     p.add_argument("--dist", default="uniform", choices=["uniform", "normal", "fashion"])
     p.add_argument("--torch", action="store_true")
+    p.add_argument("--cpu", action="store_true", help="CPU time of the process, not wall clock")
     args = p.parse_args(argv)
+    clock = time.process_time if args.cpu else time.perf_counter
 
     from tanul.models import lenet5
     from tanul.ops.parallel import blas_single_threaded, num_threads
@@ -61,26 +65,26 @@ def main(argv=None) -> None:
             xb = x[it * bs:(it + 1) * bs]
             h = xb
             for i, layer in enumerate(model.layers):
-                t = time.perf_counter()
+                t = clock()
                 h = layer.forward(h, training=True)
                 if it >= 3:
-                    fwd[it - 3, i] = time.perf_counter() - t
+                    fwd[it - 3, i] = clock() - t
             dy = (h - h.mean()) * np.float32(1e-3)
             for i in reversed(range(L)):
-                t = time.perf_counter()
+                t = clock()
                 dy = model.layers[i].backward(dy)
                 if it >= 3:
-                    bwd[it - 3, i] = time.perf_counter() - t
+                    bwd[it - 3, i] = clock() - t
         for it in range(nb + 3):
             xb, yb = x[it * bs:(it + 1) * bs], y[it * bs:(it + 1) * bs]
-            t = time.perf_counter()
+            t = clock()
             model.train_on_batch(xb, yb)
             if it >= 3:
-                steps.append(time.perf_counter() - t)
+                steps.append(clock() - t)
     f, b = np.median(fwd, axis=0) * 1e3, np.median(bwd, axis=0) * 1e3
     total = f.sum() + b.sum()
     print(f"LeNet-5 per layer, batch {bs}, {args.dist} inputs, median of {nb} batches, "
-          f"{num_threads()} tanul threads")
+          f"{num_threads()} tanul threads, {'CPU time' if args.cpu else 'wall clock'}")
     print(f"{'layer':24s} {'forward ms':>10s} {'backward ms':>11s} {'share':>6s}")
     for i, layer in enumerate(model.layers):
         print(f"{repr(layer)[:24]:24s} {f[i]:10.3f} {b[i]:11.3f} {(f[i] + b[i]) / total:6.1%}")
