@@ -88,10 +88,16 @@ def main(argv=None) -> None:
     print(f"{'layer':24s} {'forward ms':>10s} {'backward ms':>11s} {'share':>6s}")
     for i, layer in enumerate(model.layers):
         print(f"{repr(layer)[:24]:24s} {f[i]:10.3f} {b[i]:11.3f} {(f[i] + b[i]) / total:6.1%}")
+    inf = []
+    for _ in range(12):
+        t = clock()
+        model.predict(x[:1024])
+        inf.append(clock() - t)
     step = statistics.median(steps) * 1e3
     print(f"{'layers, total':24s} {f.sum():10.3f} {b.sum():11.3f}")
     print(f"train_on_batch (whole step): {step:.2f} ms -> {step * 60000 / bs / 1e3:.2f} s per "
           f"60,000-image epoch")
+    print(f"predict on 1,024 images: {statistics.median(inf[2:]) * 1e3:.1f} ms")
     if args.torch:
         import torch
         from torch import nn

