@@ -183,8 +183,9 @@ class Conv2D(Layer):
             self._cache = (cols, None, x.shape, False)
             return act.forward(z, training=training)
         # Blocked kernel (ops.conv2d_forward_blocked), activation applied in place per block.
-        # Training keeps the im2col columns for backward, in a buffer reused batch after batch;
-        # inference only keeps a reference to x (backward, if ever called, rebuilds them).
+        # Training keeps the im2col columns and the output for backward, the columns in a
+        # buffer reused batch after batch; inference keeps only a reference to x (backward, if
+        # ever called, recomputes both), so predict's next batch does not coexist with this one.
         ws = self.__dict__.setdefault("_workspace", {})
         y, cols = ops.conv2d_forward_blocked(x, self.params["W"], self.params.get("b"),
                                              self.strides, self.pad, f_inplace,
@@ -193,7 +194,7 @@ class Conv2D(Layer):
             ws["cols"] = cols
         self._cache = (cols, None if training else x, x.shape, True)
         if act is not None:
-            act._cache = y  # what act.backward would need (the output)
+            act._cache = y if training else None  # the output, for the derivative
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
@@ -205,15 +206,20 @@ class Conv2D(Layer):
                                            self.pad, dW=self.grads["W"], db=self.grads.get("b"),
                                            need_dx=self.input_grad)
             return dx
-        if cols is None:  # forward ran in inference mode: rebuild the columns (their layout)
-            _, cols = ops.conv2d_forward_blocked(x, self.params["W"], None, self.strides, self.pad)
+        y = None
+        if cols is None:  # forward ran in inference mode: recompute the columns and the output
+            y, cols = ops.conv2d_forward_blocked(
+                x, self.params["W"], self.params.get("b"), self.strides, self.pad,
+                None if act is None else act._f_inplace)
         grad = None
         if act is not None:
             grad = getattr(act, "_df_into", None) or (
                 lambda y, g, out: np.copyto(out, act._df(y, g)))
+            if y is None:
+                y = act._need_cache()
         dx, _, _ = ops.conv2d_backward_blocked(
             dy, cols, self.params["W"], x_shape, self.strides, self.pad,
-            y=None if act is None else act._need_cache(), activation_grad=grad,
+            y=y, activation_grad=grad,
             dW=self.grads["W"], db=self.grads.get("b"), need_dx=self.input_grad)
         return dx
 

@@ -641,7 +641,11 @@ def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride: int | Pair | None
             np.copyto(arga, k, where=mask)
             np.maximum(ya, v, out=ya)
 
-    parallel_for(pool, N)
+    def pool_blocks(a: int, b: int) -> None:  # at most 128 samples at a time: bounded temporaries
+        for s0 in range(a, b, 128):
+            pool(s0, min(s0 + 128, b))
+
+    parallel_for(pool_blocks, N)
     return y, arg
 
 
