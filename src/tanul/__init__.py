@@ -7,6 +7,7 @@
 from tanul import (
     callbacks,
     datasets,
+    display,
     initializers,
     io,
     layers,
@@ -17,8 +18,10 @@ from tanul import (
     plot,
     preprocessing,
     regularizers,
+    surfaces,
     testing,
 )
+from tanul._version import __version__
 from tanul.io import ModelFileError, load_model
 from tanul.layers import (
     AvgPool2D,
@@ -44,8 +47,6 @@ from tanul.layers import (
 from tanul.model import Sequential, TrainingDivergedError
 from tanul.optimizers import LBFGS, SGD, AdaDelta, AdaGrad, Adam, AdamW, RMSProp
 
-__version__ = "0.1.0"
-
 __all__ = [
     "__version__", "Sequential", "TrainingDivergedError", "load_model", "ModelFileError",
     "Layer", "register_layer", "Dense", "Dropout", "Flatten",
@@ -53,5 +54,5 @@ __all__ = [
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "SGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "LBFGS", "BatchNorm",
     "callbacks", "datasets", "initializers", "io", "layers", "losses", "metrics", "models", "optimizers",
-    "plot", "preprocessing", "regularizers", "testing",
+    "plot", "preprocessing", "regularizers", "testing", "display", "surfaces",
 ]

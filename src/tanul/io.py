@@ -35,6 +35,7 @@ import io as _io
 import json
 import os
 import struct
+import sys
 import tempfile
 import zipfile
 import zlib
@@ -43,6 +44,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tanul import losses, optimizers
+from tanul._version import __version__
+from tanul.model import Sequential
+from tanul.protocol import register_store
 
 __all__ = ["ModelFileError", "FORMAT_VERSION", "atomic_write", "save_model", "load_model",
            "save_weights", "load_weights", "save_checkpoint", "load_checkpoint"]
@@ -140,8 +146,8 @@ def _write_archive(path: str | os.PathLike, config: dict[str, Any], arrays: dict
 # ---------------------------------------------------------------------- building the content
 def _model_arrays(model: Any) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
-    for name, (layer, k, _, _) in model._index.items():
-        arrays[f"params/{name}.npy"] = layer.params[k]
+    for name, p in model.named_parameters().items():
+        arrays[f"params/{name}.npy"] = p
     for layer in model.layers:
         for k, v in layer.state.items():
             arrays[f"state/{layer.name}.{k}.npy"] = v
@@ -151,8 +157,6 @@ def _model_arrays(model: Any) -> dict[str, np.ndarray]:
 def _compile_config(model: Any) -> dict[str, Any] | None:
     if model.loss is None:
         return None
-    from tanul import losses, optimizers
-
     opt = model.optimizer
     opt_cfg = optimizers.serialize(opt) if isinstance(opt, optimizers.Optimizer) else (
         {"class_name": type(opt).__name__, "config": opt.get_config()} if hasattr(opt, "get_config")
@@ -162,8 +166,6 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
 
 
 def _base_config(model: Any, kind: str) -> dict[str, Any]:
-    from tanul import __version__
-
     if not model.built:
         raise ValueError(f"cannot save {model.name!r}: the model is not built yet (give "
                          "input_shape=..., or call fit/predict once)")
@@ -293,8 +295,6 @@ def _guard(path: str | os.PathLike, fn: Any, *args: Any) -> Any:
 
 
 def _build_model(ar: _Archive, custom_objects: dict | None) -> Any:
-    from tanul.model import Sequential
-
     cfg = ar.config.get("model")
     if not isinstance(cfg, dict) or not isinstance(cfg.get("layers"), list):
         raise ar.error("config.json has no model architecture ('model.layers')")
@@ -333,8 +333,6 @@ def _compile(ar: _Archive, model: Any) -> None:
     comp = ar.config.get("compile")
     if not comp:
         return
-    from tanul import optimizers
-
     opt_cfg = comp.get("optimizer")
     optimizer = "adam"
     if opt_cfg is not None:
@@ -420,3 +418,8 @@ def load_checkpoint(path: str | os.PathLike, custom_objects: dict | None = None)
         return model, info
 
     return _guard(path, run)
+
+
+# ``Sequential.save``/``save_weights``/``load_weights``/``save_checkpoint`` reach this module
+# through the ModelStore contract of tanul.protocol: the model never imports tanul.io.
+register_store(sys.modules[__name__])

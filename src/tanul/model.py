@@ -14,74 +14,24 @@ anything between is mini-batch.
 from __future__ import annotations
 
 import copy
-import math
-import signal
-import sys
-import threading
+import warnings
 from typing import Any
 
 import numpy as np
 
 from tanul import losses as losses_mod
+from tanul import metrics as metrics_mod
 from tanul import optimizers as optimizers_mod
-from tanul.callbacks import Callback, CallbackList, History, ProgressBar
+from tanul import training as loop
+from tanul.callbacks import Callback, History
 from tanul.layers import base as layer_base
+from tanul.layers.activations import Softmax
 from tanul.layers.base import Layer
-from tanul.layers.conv import format_shape
-from tanul.ops.parallel import blas_single_threaded
+from tanul.parameters import FlatParameters
+from tanul.protocol import FullBatchOptimizer, TrainingDivergedError, model_store
+from tanul.summary import model_repr, summary_text
 
 __all__ = ["Sequential", "TrainingDivergedError"]
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Raised by ``fit`` when the loss, a layer output or a parameter becomes NaN or infinite."""
-
-
-def _check_array(name: str, a: Any, *, finite: bool = True) -> np.ndarray:
-    if a is None:
-        raise ValueError(f"{name}: expected an array, got None")
-    try:
-        arr = np.asarray(a)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name}: expected an array-like of numbers, got {type(a).__name__}: {exc}") \
-            from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected numeric data, got dtype {arr.dtype}")
-    if arr.ndim == 0 or arr.shape[0] == 0:
-        raise ValueError(f"{name}: expected at least one sample, got shape {arr.shape}")
-    # min and max propagate NaN and expose ±inf without a temporary of the size of the data
-    if finite and arr.dtype.kind == "f" and arr.size and \
-            not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                         "clean or impute the data before training")
-    return arr
-
-
-class _CtrlC:
-    """While ``fit`` runs: the first Ctrl-C lets the current batch finish, then training stops
-    cleanly (callbacks' ``on_train_end`` runs, e.g. EarlyStopping restores the best weights);
-    a second Ctrl-C interrupts at once. Only in the main thread (signals live there)."""
-
-    def __enter__(self) -> _CtrlC:
-        self.pressed = False
-        self._old = None
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self._old = signal.signal(signal.SIGINT, self._handler)
-            except (ValueError, OSError):  # pragma: no cover - embedded interpreters
-                self._old = None
-        return self
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        if self.pressed:
-            raise KeyboardInterrupt
-        self.pressed = True
-        print("\nCtrl-C: stopping after this batch (press again to abort at once)", file=sys.stderr)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
 
 
 class Sequential:
@@ -129,10 +79,7 @@ class Sequential:
         self.metrics: list[Any] = []
         self.history = History()
         self.stop_training = False
-        self._params = np.empty(0, self.dtype)
-        self._grads = np.empty(0, self.dtype)
-        self._index: dict[str, tuple[Layer, str, int, tuple[int, ...]]] = {}
-        self._grad_views: dict[str, np.ndarray] = {}  # the views handed to the layers, by name
+        self._flat = FlatParameters([], self.dtype)  # the flat buffers, filled by build()
         for layer in layers or []:
             self.add(layer)
         if input_shape is not None:
@@ -171,38 +118,8 @@ class Sequential:
                                  f"but the previous layer gives {shape}")
             shape = tuple(layer.output_shape(shape))
         self.layers[0].input_grad = False  # nothing upstream needs ∂L/∂x of the data
-        self._pack()
+        self._flat = FlatParameters(self.layers, self.dtype)
         self.built = True
-
-    def _pack(self) -> None:
-        """Move every parameter into one flat buffer and every gradient into another."""
-        entries = [(layer, k, p) for layer in self.layers for k, p in layer.params.items()]
-        total = sum(p.size for _, _, p in entries)
-        self._params = np.empty(total, self.dtype)
-        self._grads = np.zeros(total, self.dtype)
-        self._index = {}
-        self._grad_views = {}
-        off = 0
-        for layer, k, p in entries:
-            n = p.size
-            pv = self._params[off:off + n].reshape(p.shape)
-            pv[...] = p
-            layer.params[k] = pv
-            layer.grads[k] = self._grads[off:off + n].reshape(p.shape)
-            self._grad_views[f"{layer.name}.{k}"] = layer.grads[k]
-            self._index[f"{layer.name}.{k}"] = (layer, k, off, p.shape)
-            off += n
-
-    def _sync_grads(self) -> None:
-        """Copy back gradients that a user layer rebound instead of writing in place."""
-        for name, (layer, k, off, shape) in self._index.items():
-            g = layer.grads[k]
-            if g is self._grad_views.get(name):  # the usual case: written in place
-                continue
-            view = self._grads[off:off + g.size]
-            if not np.shares_memory(g, view):
-                view.reshape(shape)[...] = g
-                layer.grads[k] = self._grad_views[name] = view.reshape(shape)
 
     def _ensure_built(self, x: np.ndarray) -> None:
         if not self.built:
@@ -222,12 +139,16 @@ class Sequential:
         return shape
 
     def count_params(self) -> int:
-        return int(self._params.size)
+        return int(self._flat.params.size)
 
     @property
     def parameter_names(self) -> list[str]:
         """Qualified parameter names in buffer order, e.g. ``["dense_0.W", "dense_0.b", ...]``."""
-        return list(self._index)
+        return list(self._flat.index)
+
+    def named_parameters(self) -> dict[str, np.ndarray]:
+        """``{qualified name: parameter}`` in buffer order; the arrays are views (not copies)."""
+        return self._flat.named()
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "adam", loss: Any = None, metrics: list | None = None) -> None:
@@ -247,14 +168,9 @@ class Sequential:
             raise ValueError("compile: expected a loss (e.g. 'mse' or 'cross_entropy'), got None")
         self.optimizer = optimizers_mod.get(optimizer)
         self.loss = losses_mod.get(loss)
-        self.metrics = []
-        if metrics:
-            from tanul import metrics as metrics_mod
-            self.metrics = [metrics_mod.get(m) for m in metrics]
+        self.metrics = [metrics_mod.get(m) for m in metrics or []]
         last = self.layers[-1] if self.layers else None
-        from tanul.layers.activations import Softmax
         if isinstance(last, Softmax) and getattr(self.loss, "from_logits", False):
-            import warnings
             warnings.warn("compile: the last layer is Softmax but the loss has from_logits=True; "
                           "remove the Softmax layer (recommended) or use from_logits=False",
                           stacklevel=2)
@@ -263,8 +179,7 @@ class Sequential:
 
     def _build_optimizer(self) -> None:
         if self.optimizer is not None and hasattr(self.optimizer, "build"):
-            index = {name: (off, shape) for name, (_, _, off, shape) in self._index.items()}
-            self.optimizer.build(self._params, self._grads, index)
+            self.optimizer.build(self._flat.params, self._flat.grads, self._flat.offsets())
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None:
@@ -291,12 +206,14 @@ class Sequential:
                     layer.grads[k] += reg.grad(layer.params[k])
         return total
 
-    def _loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Forward, loss, backward on one batch; gradients land in the flat buffer."""
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Forward, loss, backward on one prepared batch (arrays of the model's dtype):
+        returns ``(L, outputs)`` with ``L = loss(Ŷ, Y) + Σ R(W)`` and leaves ``∂L/∂θ`` in
+        :attr:`grads` (the :class:`tanul.protocol.TrainingProblem` that optimisers use)."""
         out = self._forward(x, training=True)
         loss = self.loss.forward(out, y)
         self._backward(self.loss.backward())
-        self._sync_grads()
+        self._flat.sync_grads()
         loss += self._regularization(grads=True)
         return loss, out
 
@@ -306,14 +223,14 @@ class Sequential:
         x, y = self._prepare(x, y, "train_on_batch")
         if self.optimizer is None or not self.optimizer.built:
             self._build_optimizer()
-        loss, _ = self._loss_and_grads(x, y)
+        loss, _ = self.loss_and_grads(x, y)
         self.optimizer.step()
         return loss
 
     def _prepare(self, x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
-        x = _check_array(f"{where}: x", x).astype(self.dtype, copy=False)
+        x = loop.check_array(f"{where}: x", x).astype(self.dtype, copy=False)
         self._ensure_built(x)
-        yarr = _check_array(f"{where}: y", y)
+        yarr = loop.check_array(f"{where}: y", y)
         if yarr.shape[0] != x.shape[0]:
             raise ValueError(f"{where}: x and y must have the same number of samples, "
                              f"got {x.shape[0]} and {yarr.shape[0]}")
@@ -360,136 +277,33 @@ class Sequential:
             the first layer whose parameters or output went bad.
         """
         self._require_compiled("fit")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"fit: expected epochs to be a positive int, got epochs={epochs!r}")
-        if not 0 <= initial_epoch < epochs:
-            raise ValueError(f"fit: expected 0 <= initial_epoch < epochs, got initial_epoch="
-                             f"{initial_epoch}, epochs={epochs}")
+        loop.check_epochs(epochs, initial_epoch)
         x, y = self._prepare(x, y, "fit")
-        if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
-            raise ValueError(f"fit: expected validation_split in [0, 1), got {validation_split!r}")
-        if validation_data is not None and validation_split:
-            raise ValueError("fit: give either validation_data or validation_split, not both")
-        if validation_split:
-            n_val = int(math.floor(x.shape[0] * validation_split))
-            if n_val < 1 or n_val >= x.shape[0]:
-                raise ValueError(f"fit: validation_split={validation_split} of {x.shape[0]} samples "
-                                 f"leaves {n_val} for validation and {x.shape[0] - n_val} for training")
-            x, x_val = x[:-n_val], x[-n_val:]
-            y, y_val = y[:-n_val], y[-n_val:]
-            validation_data = (x_val, y_val)
+        x, y, validation_data = loop.split_validation(x, y, validation_data, validation_split)
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("fit: expected validation_data=(x_val, y_val)")
             validation_data = self._prepare(*validation_data, "fit: validation_data")
-        n = x.shape[0]
-        if batch_size is None:
-            batch_size = n
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"fit: expected batch_size to be a positive int or None (full batch), "
-                             f"got batch_size={batch_size!r}")
-        batch_size = min(int(batch_size), n)
-
-        if hasattr(self.optimizer, "minimize_model"):  # full-batch optimisers (L-BFGS)
-            return self.optimizer.minimize_model(self, x, y, epochs=epochs,
-                                                 validation_data=validation_data,
-                                                 callbacks=callbacks, verbose=verbose)
-        if not self.optimizer.built or self.optimizer._p is not self._params:
+        batch_size = loop.check_batch_size(batch_size, x.shape[0])
+        if isinstance(self.optimizer, FullBatchOptimizer):  # L-BFGS: one iteration per epoch
+            cbs = loop.make_callbacks(self, callbacks, verbose, progress_verbose=2)
+            return loop.fit_full_batch(self, x, y, epochs=epochs,
+                                           validation_data=validation_data, callbacks=cbs)
+        if not self.optimizer.is_built_for(self._flat.params):
             self._build_optimizer()
-
-        # History after the user's callbacks, so that what they add to the logs (lr) is recorded
-        cbs = list(callbacks or []) + [self.history]
-        if verbose and not any(isinstance(cb, ProgressBar) for cb in cbs):
-            cbs.append(ProgressBar(verbose=verbose))
-        cb = CallbackList(cbs, model=self)
-        self.stop_training = False
-        n_batches = math.ceil(n / batch_size)
-        keep_outputs = bool(self.metrics)
-        cb.on_train_begin({"epochs": epochs, "samples": n, "batch_size": batch_size,
-                           "steps": n_batches})
-        nan_ok = any(type(c).__name__ == "TerminateOnNaN" for c in cbs)
-        self.history.interrupted = False
-        epoch = initial_epoch
-        with _CtrlC() as ctrl_c, blas_single_threaded(self._has_conv()):
-            for epoch in range(initial_epoch, epochs):
-                cb.on_epoch_begin(epoch)
-                order = self.rng.permutation(n) if shuffle else np.arange(n)
-                outputs = np.empty((n, *self.output_shape), self.dtype) if keep_outputs else None
-                total = 0.0
-                for b in range(n_batches):
-                    sl = slice(b * batch_size, (b + 1) * batch_size)
-                    idx = order[sl]
-                    xb, yb = (x[idx], y[idx]) if shuffle else (x[sl], y[sl])
-                    cb.on_batch_begin(b, {"size": len(idx)})
-                    # Overflow is reported once, clearly, by the finiteness checks (no warning spam).
-                    with np.errstate(over="ignore", invalid="ignore"):
-                        loss, out = self._loss_and_grads(xb, yb)
-                        if not math.isfinite(loss):
-                            if nan_ok:  # TerminateOnNaN: stop quietly instead of raising
-                                cb.on_batch_end(b, {"size": len(idx), "loss": loss})
-                                break
-                            self._diverged(epoch, b, xb, loss)
-                        self.optimizer.step()
-                    total += loss * len(idx)
-                    if keep_outputs:
-                        outputs[idx] = out
-                    cb.on_batch_end(b, {"size": len(idx), "loss": loss})
-                    if ctrl_c.pressed:
-                        break
-                if ctrl_c.pressed or self.stop_training and not math.isfinite(loss):
-                    self.history.interrupted = ctrl_c.pressed
-                    if ctrl_c.pressed:
-                        print(f"\nfit: interrupted (Ctrl-C) in epoch {epoch + 1} after batch {b + 1}; "
-                              "the weights are those after that batch", file=sys.stderr)
-                    break
-                if not np.isfinite(self._params).all():  # a finite loss whose gradient overflowed
-                    with np.errstate(over="ignore", invalid="ignore"):
-                        self._diverged(epoch, n_batches - 1, xb, loss)
-                logs: dict[str, float] = {"loss": total / n}
-                if keep_outputs:
-                    logs.update(self._metric_values(y, outputs))
-                if validation_data is not None:
-                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
-                    logs.update({f"val_{k}": v for k, v in val.items()})
-                cb.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-        cb.on_train_end({"epoch": epoch, "interrupted": self.history.interrupted})
-        return self.history
+        cbs = loop.make_callbacks(self, callbacks, verbose, progress_verbose=verbose)
+        return loop.fit_mini_batches(self, x, y, epochs=epochs, initial_epoch=initial_epoch,
+                                         batch_size=batch_size, shuffle=shuffle,
+                                         validation_data=validation_data, callbacks=cbs,
+                                         image_layers=self._has_conv())
 
     def _has_conv(self) -> bool:
         """Image layers run their own batch-parallel threads (tanul.ops.parallel)."""
         return any(type(layer).__module__.startswith(("tanul.layers.conv", "tanul.layers.pooling"))
                    for layer in self.layers)
 
-    def _metric_values(self, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
-        scores = self.loss.link(outputs)
-        return {m.name: float(m(y, scores)) for m in self.metrics}
-
-    def _diverged(self, epoch: int, batch: int, xb: np.ndarray, loss: float) -> None:
-        where = "the loss itself (the outputs are finite: check the targets and the loss)"
-        for layer in self.layers:
-            bad = [k for k, p in layer.params.items() if not np.isfinite(p).all()]
-            if bad:
-                where = (f"the parameters {bad} of layer {layer.name!r} (a previous update "
-                         "diverged: lower the learning rate, clip gradients, or scale the inputs)")
-                break
-        else:
-            a = xb
-            for layer in self.layers:
-                a = layer.forward(a, training=False)
-                if not np.isfinite(a).all():
-                    where = f"the output of layer {layer.name!r}"
-                    break
-        raise TrainingDivergedError(
-            f"fit: training diverged at epoch {epoch + 1}, batch {batch + 1}: loss is {loss}; "
-            f"the first non-finite values are in {where}"
-        )
-
     # ------------------------------------------------------------------ inference
     def predict(self, x: Any, batch_size: int = 1024) -> np.ndarray:
         """Raw network outputs (logits for classifiers) in batches of ``batch_size``."""
-        x = _check_array("predict: x", x).astype(self.dtype, copy=False)
+        x = loop.check_array("predict: x", x).astype(self.dtype, copy=False)
         self._ensure_built(x)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"predict: expected batch_size to be a positive int, got {batch_size!r}")
@@ -519,7 +333,7 @@ class Sequential:
         x, y = self._prepare(x, y, "evaluate")
         out = self.predict(x, batch_size=batch_size)
         result = {"loss": float(self.loss.forward(out, y)) + self._regularization(grads=False)}
-        result.update(self._metric_values(y, out))
+        result.update(loop.metric_values(self.loss, self.metrics, y, out))
         if verbose:
             print("  ".join(f"{k} {v:.4f}" for k, v in result.items()))
         return result
@@ -527,14 +341,14 @@ class Sequential:
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter (in ``parameter_names`` order) and every state array."""
-        out = [layer.params[k].copy() for layer, k, _, _ in self._index.values()]
+        out = [p.copy() for p in self._flat.named().values()]
         for layer in self.layers:
             out.extend(v.copy() for v in layer.state.values())
         return out
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         """Copy arrays into the parameters (and state arrays), checking every shape."""
-        targets = [(f"{name}", layer.params[k]) for name, (layer, k, _, _) in self._index.items()]
+        targets = list(self._flat.named().items())
         for layer in self.layers:
             targets.extend((f"{layer.name}.{k}", v) for k, v in layer.state.items())
         weights = list(weights)
@@ -550,28 +364,32 @@ class Sequential:
     @property
     def params(self) -> np.ndarray:
         """The flat parameter buffer (a view: writing to it changes the model)."""
-        return self._params
+        return self._flat.params
 
     @property
     def grads(self) -> np.ndarray:
         """The flat gradient buffer of the last backward pass."""
-        return self._grads
+        return self._flat.grads
 
     # ------------------------------------------------------------------ files
+    # Persistence lives above the model (tanul.io); these methods reach it through the
+    # ModelStore contract of tanul.protocol, which tanul.io registers when it is imported.
     def save(self, path: Any, include_optimizer: bool = True) -> None:
         """Write the whole model to a ``.tanul`` file (see :mod:`tanul.io`; no pickle, atomic)."""
-        from tanul.io import save_model
-        save_model(self, path, include_optimizer=include_optimizer)
+        model_store().save_model(self, path, include_optimizer=include_optimizer)
 
     def save_weights(self, path: Any) -> None:
         """Write only the parameters and state arrays (see :func:`tanul.io.save_weights`)."""
-        from tanul.io import save_weights
-        save_weights(self, path)
+        model_store().save_weights(self, path)
 
     def load_weights(self, path: Any) -> None:
         """Load parameters saved by :meth:`save_weights` or :meth:`save`; shapes are checked."""
-        from tanul.io import load_weights
-        load_weights(self, path)
+        model_store().load_weights(self, path)
+
+    def save_checkpoint(self, path: Any, *, epoch: int, extra: dict | None = None,
+                        callbacks: list | None = None) -> None:
+        """Write everything needed to resume training exactly (see :func:`tanul.io.save_checkpoint`)."""
+        model_store().save_checkpoint(path, self, epoch=epoch, extra=extra, callbacks=callbacks)
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
@@ -594,43 +412,32 @@ class Sequential:
         """A deep copy (weights, optimiser state and generator included)."""
         return copy.deepcopy(self)
 
+    def __deepcopy__(self, memo: dict) -> Sequential:
+        # A deep copy of a NumPy view is a separate array, so the copied layers would no longer
+        # write into the copied flat buffers: pack the copies again (values are unchanged) and
+        # re-attach a built optimiser, which keeps its state for buffers of the same size.
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            setattr(new, key, copy.deepcopy(value, memo))
+        if new.built:
+            new._flat = FlatParameters(new.layers, new.dtype)
+            if getattr(new.optimizer, "built", False):
+                new._build_optimizer()
+        return new
+
     # ------------------------------------------------------------------ display
     def summary(self, print_fn: Any = print) -> str:
         """Print (and return) each layer, its output shape and parameter count, and the total."""
-        rows = [("Layer (type)", "Output shape", "Param #")]
-        shape = self.input_shape
-        for layer in self.layers:
-            out = format_shape(layer.output_shape(shape)) if shape is not None else "?"
-            if shape is not None:
-                shape = tuple(layer.output_shape(shape))
-            rows.append((f"{layer.name} ({type(layer).__name__})", out, f"{layer.n_params:,}"
-                         if layer.built else "?"))
-        w = [max(len(r[i]) for r in rows) + 3 for i in range(3)]
-        line = "=" * sum(w)
-        text = [f'Model "{self.name}"' + (f"  input {format_shape(self.input_shape)}"
-                                          if self.input_shape else ""), line]
-        for i, r in enumerate(rows):
-            text.append(f"{r[0]:<{w[0]}}{r[1]:<{w[1]}}{r[2]:>{w[2]}}")
-            if i == 0:
-                text.append(line)
-        text.append(line)
-        n_state = sum(v.size for layer in self.layers for v in layer.state.values())
-        if self.built:
-            text.append(f"Trainable params: {self.count_params():,} "
-                        f"({self.count_params() * self.dtype.itemsize / 1024:,.1f} KiB, {self.dtype.name})")
-        else:
-            text.append("Trainable params: ? (not built yet: pass input_shape=, call build(input_shape) "
-                        "or fit)")
-        if n_state:
-            text.append(f"Non-trainable state: {n_state:,}")
-        s = "\n".join(text)
+        text = summary_text(self)
         if print_fn is not None:
-            print_fn(s)
-        return s
+            print_fn(text)
+        return text
 
     def __repr__(self) -> str:
-        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
-        opts = f", seed={self.seed}" if self.seed is not None else ""
-        if self.dtype != np.float32:
-            opts += f", dtype={self.dtype.name!r}"
-        return f"Sequential([\n{inner}\n]{opts})" if self.layers else f"Sequential([]{opts})"
+        return model_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the model as its summary in an HTML table (:func:`tanul.display.model_html`)."""
+        from tanul.display import model_html
+        return model_html(self)

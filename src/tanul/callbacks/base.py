@@ -11,6 +11,10 @@ __all__ = ["Callback", "CallbackList", "History", "Lambda"]
 class Callback:
     """Hooks called by ``Sequential.fit``. ``self.model`` is set before ``on_train_begin``.
 
+    ``self.model`` is used only through :class:`tanul.protocol.CallbackTarget`
+    (``stop_training``, ``history``, ``optimizer``, ``get_weights``/``set_weights``, ``save``,
+    ``save_weights``, ``save_checkpoint``): callbacks never import the model or ``tanul.io``.
+
     ``logs`` at ``on_epoch_end`` holds ``loss``, the metrics, and ``val_*`` for validation data.
     Epochs are 0-based in the hooks (as in Keras) and 1-based on screen.
     Set ``self.model.stop_training = True`` to stop after the current epoch.
@@ -89,6 +93,12 @@ class History(Callback):
 
     def keys(self):
         return self.history.keys()
+
+    def plot(self, metrics: list[str] | None = None, **kwargs: Any):
+        """Learning curves of this history: :func:`tanul.plot.plot_history` (needs matplotlib),
+        reached through :func:`tanul.protocol.history_plotter`. Returns the Figure."""
+        from tanul.protocol import history_plotter
+        return history_plotter()(self, metrics, **kwargs)
 
     def get_state(self):
         return {"history": self.history, "epoch": self.epoch, "best_epoch": self.best_epoch}

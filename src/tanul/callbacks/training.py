@@ -142,9 +142,12 @@ class ModelCheckpoint(_Monitor, Callback):
 
     ``path`` may contain ``{epoch}`` and log keys, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.tanul"``
     (``epoch`` is 1-based, as in Keras). With ``save_best_only`` the file is written only when
-    ``monitor`` improves. ``save_weights_only`` writes :func:`tanul.io.save_weights`;
-    ``checkpoint=True`` writes :func:`tanul.io.save_checkpoint` (optimiser, generator and history
-    too, for an exact resume); the default writes :func:`tanul.io.save_model`.
+    ``monitor`` improves. ``save_weights_only`` writes ``model.save_weights(path)``;
+    ``checkpoint=True`` writes ``model.save_checkpoint(path, epoch=epoch)`` (optimiser,
+    generator and history too, for an exact resume); the default writes ``model.save(path)``.
+    For a ``Sequential`` these are :func:`tanul.io.save_weights`, :func:`tanul.io.save_checkpoint`
+    and :func:`tanul.io.save_model`; the callback itself only relies on the three methods of
+    :class:`tanul.protocol.CallbackTarget`, so it never imports the persistence layer.
     """
 
     def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = False,
@@ -159,8 +162,6 @@ class ModelCheckpoint(_Monitor, Callback):
         self.last_path: str | None = None
 
     def on_epoch_end(self, epoch, logs=None):
-        from tanul import io
-
         logs = logs or {}
         if self.save_best_only:
             value = self._value(logs)
@@ -173,11 +174,11 @@ class ModelCheckpoint(_Monitor, Callback):
             raise ValueError(f"ModelCheckpoint: cannot format the path {self.path!r} with epoch and "
                              f"the logs {sorted(logs)}: {exc}") from None
         if self.save_weights_only:
-            io.save_weights(self.model, path)
+            self.model.save_weights(path)
         elif self.checkpoint:
-            io.save_checkpoint(path, self.model, epoch=epoch)
+            self.model.save_checkpoint(path, epoch=epoch)
         else:
-            io.save_model(self.model, path)
+            self.model.save(path)
         self.last_path = path
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved {path}")
@@ -206,7 +207,6 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(loss):
             print(f"Batch {batch + 1}: invalid loss {loss}, terminating training")
             self.model.stop_training = True
-            self.model._stop_now = True
 
 
 class CSVLogger(Callback):

@@ -14,6 +14,7 @@ from tanul.optimizers.base import Optimizer
 from tanul.optimizers.lbfgs import LBFGS
 from tanul.optimizers.schedules import CosineDecay, ExponentialDecay, StepDecay
 from tanul.optimizers.sgd import SGD
+from tanul.protocol import FullBatchOptimizer
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "LBFGS", "StepDecay",
            "ExponentialDecay", "CosineDecay", "schedules", "get", "serialize", "OPTIMIZERS"]
@@ -30,7 +31,7 @@ def get(identifier: Any) -> Any:
     """Resolve an optimiser from a name, an instance or a config dict."""
     if isinstance(identifier, Optimizer):
         return identifier
-    if hasattr(identifier, "minimize_model"):  # full-batch optimisers such as LBFGS
+    if isinstance(identifier, FullBatchOptimizer):  # full-batch optimisers such as LBFGS
         return identifier
     if isinstance(identifier, str):
         key = identifier.lower()

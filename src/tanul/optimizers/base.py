@@ -48,6 +48,8 @@ class Optimizer:
     clipvalue : float, optional
         Clip every gradient entry to [−clipvalue, clipvalue] (applied after ``clipnorm``).
 
+    Notes
+    -----
     Subclasses declare their slots in ``slots`` and implement ``_update(p, g, lr)``.
     """
 
@@ -98,6 +100,10 @@ class Optimizer:
     @property
     def built(self) -> bool:
         return self._p is not None
+
+    def is_built_for(self, params: np.ndarray) -> bool:
+        """Whether the optimiser is attached to exactly this parameter buffer."""
+        return self._p is params
 
     # ------------------------------------------------------------------ stepping
     @property

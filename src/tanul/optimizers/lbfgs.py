@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from tanul.callbacks import CallbackList, ProgressBar
+from tanul.protocol import TrainingDivergedError, TrainingProblem
 
 __all__ = ["LBFGS"]
 
@@ -53,54 +54,46 @@ class LBFGS:
     def __repr__(self) -> str:
         return f"LBFGS(max_iter={self.max_iter}, tol={self.tol}, history_size={self.history_size})"
 
-    def minimize_model(self, model: Any, x: np.ndarray, y: np.ndarray, epochs: int,
-                       validation_data: tuple | None = None, callbacks: list | None = None,
-                       verbose: int = 1) -> Any:
+    def minimize(self, problem: TrainingProblem, x: np.ndarray, y: np.ndarray, *, max_iter: int,
+                 callback: Callable[[float], bool] | None = None) -> None:
+        """Minimise ``L(θ)`` on the whole of ``(x, y)`` starting from ``problem.params``.
+
+        ``problem`` follows :class:`tanul.protocol.TrainingProblem` (a ``Sequential`` does):
+        SciPy gets ``θ`` as float64, and ``problem.loss_and_grads(x, y)`` gives ``L(θ)`` and
+        leaves ``∇L(θ)`` in ``problem.grads``. After each iteration ``problem.params`` holds the
+        iterate and ``callback(loss)`` runs; it returns ``True`` to stop. The final iterate is
+        left in ``problem.params``.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the parameters end non-finite.
+        """
         try:
             from scipy.optimize import minimize
         except ImportError as exc:
             raise ImportError("LBFGS needs SciPy: pip install 'tanul[optim]'") from exc
 
-        params = model._params
-        max_iter = self.max_iter or epochs
-        cbs = list(callbacks or []) + [model.history]
-        if verbose and not any(isinstance(c, ProgressBar) for c in cbs):
-            cbs.append(ProgressBar(verbose=2))
-        cb = CallbackList(cbs, model=model)
-        model.stop_training = False
-        model.history.interrupted = False
-        start = len(model.history.epoch)
-        state = {"epoch": start, "loss": math.nan}
+        params, grads = problem.params, problem.grads
 
         def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
             params[...] = w
             with np.errstate(over="ignore", invalid="ignore"):
-                loss, _ = model._loss_and_grads(x, y)
-            state["loss"] = loss
+                loss, _ = problem.loss_and_grads(x, y)
             if not math.isfinite(loss):
                 return math.inf, np.zeros_like(w)
-            return float(loss), model._grads.astype(np.float64)
+            return float(loss), grads.astype(np.float64)
 
         def each(intermediate_result: Any) -> None:
             params[...] = intermediate_result.x
-            epoch = state["epoch"]
-            cb.on_epoch_begin(epoch)
-            logs = {"loss": float(intermediate_result.fun)}
-            if validation_data is not None:
-                logs.update({f"val_{k}": v for k, v in model.evaluate(*validation_data).items()})
-            cb.on_epoch_end(epoch, logs)
-            state["epoch"] += 1
+            stop = callback(float(intermediate_result.fun)) if callback is not None else False
             self.iterations += 1
-            if model.stop_training:
+            if stop:
                 raise StopIteration
 
-        cb.on_train_begin({"epochs": max_iter, "samples": len(x), "batch_size": len(x), "steps": 1})
         self.result = minimize(fun, params.astype(np.float64), jac=True, method="L-BFGS-B",
                                callback=each, options={"maxiter": max_iter, "maxcor": self.history_size,
                                                        "ftol": self.tol, "gtol": self.tol * 1e3})
         params[...] = self.result.x
         if not np.isfinite(params).all():
-            from tanul.model import TrainingDivergedError
             raise TrainingDivergedError("LBFGS: the parameters became non-finite; scale the inputs")
-        cb.on_train_end({"epoch": state["epoch"] - 1})
-        return model.history
