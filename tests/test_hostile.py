@@ -16,6 +16,8 @@ import zipfile
 
 import numpy as np
 import pytest
+
+import tanul
 from hostile_files import (
     deflate_bomb,
     edit,
@@ -26,8 +28,6 @@ from hostile_files import (
     read_members,
     write_members,
 )
-
-import tanul
 from tanul import io as tio
 from tanul.io import ModelFileError, load_checkpoint, load_model, load_weights
 
