@@ -72,13 +72,14 @@ def edit(src: Path, dst: Path, fn=None, members: dict[str, bytes] | None = None,
     return write_members(dst, config, old, methods)
 
 
-def deflate_bomb(inflated_bytes: int) -> bytes:
-    """A raw deflate stream of ``inflated_bytes`` zeros (a multiple of 4 MiB), about 1/1000 the size.
+def deflate_bomb(inflated_bytes: int, fill: bytes = b"\0") -> bytes:
+    """A raw deflate stream of ``inflated_bytes`` copies of ``fill`` (a multiple of 4 MiB), about
+    1/1000 the size.
 
     Once the window is all zeros, compressing another 4 MiB of zeros with a sync flush gives the
     same bytes every time, so the middle of the stream is one block repeated.
     """
-    chunk = bytes(1 << 22)
+    chunk = fill * (1 << 22)
     n = inflated_bytes // len(chunk)
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
     first = c.compress(chunk) + c.flush(zlib.Z_SYNC_FLUSH)
@@ -113,14 +114,23 @@ CHILD = textwrap.dedent("""
     from tanul.io import ModelFileError
     t = time.perf_counter()
     try:
-        getattr(tanul.io, sys.argv[2])(sys.argv[3])
+        if sys.argv[2] == "load_weights_unbuilt":
+            model = tanul.Sequential([tanul.Dense(4, activation="relu"), tanul.Dense(3)])
+            model.load_weights(sys.argv[3])
+        else:
+            getattr(tanul.io, sys.argv[2])(sys.argv[3])
         print("LOADED")
     except ModelFileError as exc:
         print("REFUSED", exc)
     except BaseException as exc:
         print("ESCAPED", type(exc).__name__, exc)
     print("SECONDS", time.perf_counter() - t)
-    print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    try:  # VmHWM: the peak of this process image (ru_maxrss can include the parent's pages
+        # from before exec)
+        status = open("/proc/self/status").read()
+        print("PEAK_KB", int(status.split("VmHWM:")[1].split()[0]))
+    except (OSError, IndexError):
+        print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """)
 
 
@@ -128,7 +138,8 @@ def load_in_child(path: Path, limit_bytes: int = 2**30, fn: str = "load_model",
                   timeout: float = 120) -> dict:
     """Load ``path`` in a fresh process under an address-space limit (``RLIMIT_AS``).
 
-    Returns ``{"outcome": LOADED|REFUSED|ESCAPED, "message", "seconds", "peak_mb"}``.
+    Returns ``{"outcome": LOADED|REFUSED|ESCAPED, "message", "seconds", "peak_mb"}`` (peak
+    resident memory of the child, interpreter and imports included).
     """
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, "-c", CHILD, str(limit_bytes), fn, str(path)],
@@ -139,3 +150,20 @@ def load_in_child(path: Path, limit_bytes: int = 2**30, fn: str = "load_model",
     seconds = float(next(x for x in lines if x.startswith("SECONDS")).split()[1])
     peak = int(next(x for x in lines if x.startswith("PEAK_KB")).split()[1]) / 1024
     return {"outcome": outcome, "message": message, "seconds": seconds, "peak_mb": peak}
+
+
+CLI_CHILD = textwrap.dedent("""
+    import resource, sys
+    limit = int(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from tanul.cli import main
+    sys.exit(main(sys.argv[2:]))
+""")
+
+
+def cli_in_child(argv: list[str], limit_bytes: int = 2**30, timeout: float = 120):
+    """``tanul ARGV`` in a fresh process under an address-space limit: ``(exit code, stderr)``."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", CLI_CHILD, str(limit_bytes), *map(str, argv)],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+    return proc.returncode, proc.stderr

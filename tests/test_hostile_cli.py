@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from hostile_files import edit, good_files
+from hostile_files import cli_in_child, edit, good_files
 from tanul import cli
 from tanul.cli import main
 
@@ -50,14 +50,23 @@ def _bad_files(good, tmp_path):
     return files
 
 
-def test_evaluate_on_hostile_files(good, tmp_path, capsys):
+def child_error(argv):
+    """Run the CLI in a child under a 1 GiB address-space limit (a regression must not take
+    this machine's memory): exit code 2 and one line on stderr."""
+    code, err = cli_in_child(argv)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, (code, err[-3000:])
+    return lines[0]
+
+
+def test_evaluate_on_hostile_files(good, tmp_path):
     for what, path in _bad_files(good, tmp_path).items():
-        line = one_line_error(capsys, ["evaluate", str(path), "--out", str(tmp_path / "eval")])
+        line = child_error(["evaluate", str(path), "--out", str(tmp_path / "eval")])
         assert line.startswith(f"tanul evaluate: error: {path}"), (what, line)
 
 
 @pytest.mark.parametrize("what", ["deflate", "huge dense", "deep json", "not a zip", "iterations", "fifo"])
-def test_train_resume_on_hostile_checkpoints(good, tmp_path, capsys, what):
+def test_train_resume_on_hostile_checkpoints(good, tmp_path, what):
     files = _bad_files(good, tmp_path / "src" if (tmp_path / "src").mkdir() is None else tmp_path)
     if what not in files:
         pytest.skip(f"{what} cannot be made here")
@@ -68,7 +77,7 @@ def test_train_resume_on_hostile_checkpoints(good, tmp_path, capsys, what):
         os.mkfifo(out / "checkpoint.tanul")
     else:
         (out / "checkpoint.tanul").write_bytes(src.read_bytes())
-    line = one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "--quiet"])
+    line = child_error(["train", "--resume", "--out", str(out), "--epochs", "3", "--quiet"])
     assert line.startswith(f"tanul train: error: {out / 'checkpoint.tanul'}: "), line
 
 
