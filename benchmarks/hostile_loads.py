@@ -60,8 +60,8 @@ def cases(folder: Path) -> dict[str, tuple[Path, str]]:
                                         "valid checkpoint (reference)": (ckpt, "load_checkpoint")}
     out["deflate bomb, member inflating to 4 GiB"] = (
         _bomb_file(model, folder / "bomb.tanul", "params/dense_0.W.npy", 1023 * 2**22), "load_model")
-    out["bzip2 member"] = (edit(model, folder / "bz.tanul", methods={"params/dense_0.W.npy": zipfile.ZIP_BZIP2}),
-                          "load_model")
+    bz = {"params/dense_0.W.npy": zipfile.ZIP_BZIP2}
+    out["bzip2 member"] = (edit(model, folder / "bz.tanul", methods=bz), "load_model")
     config, members = read_members(model)
     raw = json.dumps(config).encode()
     out["config.json: 1.5 GiB of spaces, deflated"] = (
@@ -69,8 +69,8 @@ def cases(folder: Path) -> dict[str, tuple[Path, str]]:
     out["config.json: 17 MiB, stored"] = (
         write_members(folder / "pad17.tanul", raw[:-1] + b" " * (17 * 2**20) + b"}", members), "load_model")
     out["Dense(units=4e7) in the config"] = (
-        edit(model, folder / "units.tanul", lambda c: c["model"]["layers"][1]["config"].update(units=40_000_000)),
-        "load_model")
+        edit(model, folder / "units.tanul",
+             lambda c: c["model"]["layers"][1]["config"].update(units=40_000_000)), "load_model")
     out["/dev/zero"] = (Path("/dev/zero"), "load_model")
     os.mkfifo(folder / "fifo.tanul")
     out["FIFO"] = (folder / "fifo.tanul", "load_model")
@@ -100,8 +100,8 @@ def main() -> None:
             r = load_in_child(path, limit_bytes=4 * GiB, fn=fn, timeout=300)
             size = path.stat().st_size if path.is_file() else 0
             msg = r["message"].replace(str(folder), "<tmp>")
-            print(f"{name:44} {r['outcome']:8} {size:>10,} {r['seconds']:8.3f} {r['peak_mb']:8.0f}  {msg[:150]}",
-                  flush=True)
+            print(f"{name:44} {r['outcome']:8} {size:>10,} {r['seconds']:8.3f} {r['peak_mb']:8.0f}  "
+                  f"{msg[:150]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -459,3 +459,12 @@ def test_read_json_file_limits(tmp_path):
     with pytest.raises(ModelFileError, match="more than"):
         tio.read_json_file(p)
     assert stat.S_ISREG(os.stat(p).st_mode)
+
+
+def test_the_json_container_cap(good, tmp_path, monkeypatch):
+    """Millions of tiny objects cost ~30x their text once parsed: counted by the scan first."""
+    monkeypatch.setattr(tio.reader, "MAX_JSON_CONTAINERS", 1000)
+    config, members = read_members(good[0])
+    raw = json.dumps(config)[:-1] + ', "x": [' + "{}," * 1000 + "{}]}"
+    refused(write_members(tmp_path / "many.tanul", raw.encode(), members),
+            match="config.json holds more than 1,000 arrays/objects")

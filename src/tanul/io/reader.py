@@ -42,6 +42,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 __all__ = ["ModelFileError", "Archive", "MAX_FILE_BYTES", "MAX_CONFIG_BYTES", "MAX_JSON_DEPTH",
+           "MAX_JSON_CONTAINERS",
            "MAX_INT_DIGITS", "MAX_NDIM", "read_json_file", "parse_json", "json_depth"]
 
 #: Largest model, weights or checkpoint file that is opened at all (4 GiB).
@@ -50,6 +51,9 @@ MAX_FILE_BYTES = 4 * 2**30
 MAX_CONFIG_BYTES = 16 * 2**20
 #: Deepest nesting of JSON arrays and objects (tanul's own configs reach about 8).
 MAX_JSON_DEPTH = 64
+#: Most arrays and objects in one JSON text (a 65,536-layer Dense model with Adam slots has about
+#: 1.5 million); bounds the memory of the parsed config to about 10x its 16 MiB.
+MAX_JSON_CONTAINERS = 2**21
 #: Longest integer literal in JSON, in digits (Python's own default ``int`` limit).
 MAX_INT_DIGITS = 4300
 #: Most dimensions of a stored array.
@@ -112,24 +116,30 @@ def open_regular(path: Path, max_bytes: int, error: Any) -> tuple[Any, int]:
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
-def json_depth(raw: bytes, limit: int) -> int:
-    """Deepest nesting of ``[``/``{`` in JSON text ``raw``, stopping early past ``limit``.
+def json_depth(raw: bytes, limit: int, max_containers: int | None = None) -> tuple[int, int]:
+    """``(deepest nesting, number of arrays and objects)`` of JSON text ``raw``, stopping early
+    once the depth passes ``limit`` or the count passes ``max_containers``.
 
     A linear scan over brackets and strings (a bracket inside a string does not count), run
-    before ``json.loads`` so that deep nesting is refused without recursion.
+    before ``json.loads`` so that deep nesting is refused without recursion and a config of
+    millions of tiny objects without building them.
     """
-    depth = deepest = 0
+    depth = deepest = count = 0
+    cap = max_containers if max_containers is not None else len(raw)
     for m in _TOKENS.finditer(raw):
         c = m.group()[:1]
         if c in (b"[", b"{"):
             depth += 1
+            count += 1
+            if count > cap:
+                return deepest, count
             if depth > deepest:
                 deepest = depth
                 if deepest > limit:
-                    return deepest
+                    return deepest, count
         elif c in (b"]", b"}"):
             depth -= 1
-    return deepest
+    return deepest, count
 
 
 class _BigInt(Exception):
@@ -148,9 +158,11 @@ def _parse_int(text: str) -> int:
 
 def parse_json(raw: bytes, where: str, error: Any) -> Any:
     """``json.loads`` with the depth and integer-size limits; ``error(what)`` makes the exception."""
-    depth = json_depth(raw, MAX_JSON_DEPTH)
+    depth, count = json_depth(raw, MAX_JSON_DEPTH, MAX_JSON_CONTAINERS)
     if depth > MAX_JSON_DEPTH:
         raise error(f"{where} nests arrays/objects more than {MAX_JSON_DEPTH} deep")
+    if count > MAX_JSON_CONTAINERS:
+        raise error(f"{where} holds more than {MAX_JSON_CONTAINERS:,} arrays/objects")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
