@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test bench docs-figures clean lint
+.PHONY: demo test bench docs docs-figures clean lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,13 @@ bench: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python benchmarks/mlp.py
 	$(BIN)/python benchmarks/lenet.py
+	$(BIN)/python benchmarks/playground.py
+
+docs: $(STAMP_DEV)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
 docs-figures: $(STAMP_RUN)
 	$(BIN)/python docs/make_figures.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) site build dist src/*.egg-info .pytest_cache

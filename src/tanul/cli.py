@@ -138,6 +138,22 @@ def _forecast_args(p: argparse.ArgumentParser) -> None:
 _cmd_forecast.add_arguments = _forecast_args
 
 
+@command("playground", "local web app: watch a network learn, look inside LeNet-5 (extra playground)")
+def _cmd_playground(args: argparse.Namespace) -> int:
+    from tanul.playground import run_command
+
+    return run_command(args)
+
+
+def _playground_args(p: argparse.ArgumentParser) -> None:
+    from tanul.playground import add_arguments
+
+    add_arguments(p)
+
+
+_cmd_playground.add_arguments = _playground_args
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tanul import __version__
 

@@ -323,6 +323,8 @@ def train_val_test_split(*arrays: Any, val_size: float | int = 0.15, test_size: 
     With ``shuffle=False`` the order is kept: training first, then validation, then test (a
     chronological split for time series).
 
+    Examples
+    --------
     >>> t = np.arange(10)
     >>> [p.tolist() for p in train_val_test_split(t, val_size=2, test_size=3, shuffle=False)]
     [[0, 1, 2, 3, 4], [5, 6], [7, 8, 9]]
@@ -363,6 +365,8 @@ def batches(*arrays: Any, batch_size: int, shuffle: bool = False, seed: int | No
             drop_last: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
     """Yield aligned mini-batches ``(x_b, y_b, ...)`` of ``batch_size`` samples.
 
+    Examples
+    --------
     >>> [b[0].tolist() for b in batches(np.arange(5), batch_size=2)]
     [[0, 1], [2, 3], [4]]
     """

@@ -113,6 +113,8 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 
     padding : int, "same" or "valid"
         Zero padding per side (see :func:`resolve_padding`).
 
+    Examples
+    --------
     >>> conv_output_size(28, 5, padding=2), conv_output_size(28, 2, stride=2)
     (28, 14)
     >>> conv_output_size(3, 5)

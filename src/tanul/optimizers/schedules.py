@@ -47,6 +47,8 @@ def _steps(cls: str, name: str, v: Any, zero_ok: bool = False) -> int:
 class StepDecay(Schedule):
     """η_t = η₀ · factor^⌊t / step_size⌋ (PyTorch's ``StepLR``).
 
+    Examples
+    --------
     >>> [StepDecay(1.0, 0.5, 2)(t) for t in range(5)]
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """
