@@ -121,7 +121,7 @@ def test_an_unexpected_exception_is_an_internal_error_line(monkeypatch, capsys):
     monkeypatch.setitem(cli.COMMANDS, "evaluate", (help_, add, broken))
     line = one_line_error(capsys, ["evaluate", "m.tanul"], code=1)
     assert line.startswith("tanul evaluate: internal error: KeyError: 'missing'; this is a bug in tanul")
-    assert "report it" in line and "--debug" in line
+    assert "report it" in line and "tanul --debug evaluate" in line
     assert main(["--debug", "evaluate", "m.tanul"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "internal error" in err
@@ -146,3 +146,10 @@ def test_multi_line_messages_become_one_line(monkeypatch, capsys):
     monkeypatch.setitem(cli.COMMANDS, "evaluate", (help_, add, shapes))
     line = one_line_error(capsys, ["evaluate", "m.tanul"])
     assert line == "tanul evaluate: error: input shape mismatch.; Expect: (N, 2); Actual: (4, 3)"
+
+
+def test_a_zero_division_is_a_bug_not_a_user_error(monkeypatch, capsys):
+    help_, add, _ = cli.COMMANDS["evaluate"]
+    monkeypatch.setitem(cli.COMMANDS, "evaluate", (help_, add, lambda args: 1 / 0))
+    line = one_line_error(capsys, ["evaluate", "m.tanul"], code=1)
+    assert line.startswith("tanul evaluate: internal error: ZeroDivisionError: division by zero; ")

@@ -18,8 +18,9 @@ __all__ = ["main", "COMMANDS", "REPORT_TO"]
 #: Where the last-resort handler tells users to report an internal error.
 REPORT_TO = "the tanul developers (the project's issue tracker)"
 #: Errors tanul raises on purpose for bad input or environment: one line, exit code 2.
-#: (ModelFileError is a ValueError; TrainingDivergedError an ArithmeticError.)
-_USER_ERRORS = (ValueError, TypeError, OSError, ImportError, RuntimeError, ArithmeticError)
+#: (ModelFileError is a ValueError, TrainingDivergedError a FloatingPointError; a KeyError,
+#: IndexError, AttributeError or ZeroDivisionError is a bug: "internal error".)
+_USER_ERRORS = (ValueError, TypeError, OSError, ImportError, RuntimeError, FloatingPointError)
 
 #: name -> (help, add_arguments(parser), run(args) -> exit code)
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:  # the last resort: never a traceback without --debug
         _debug(args)
-        hint = "" if args.debug else " (run again with --debug for the traceback)"
+        hint = "" if args.debug else f" (run `tanul --debug {args.command} ...` for the traceback)"
         print(f"tanul {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)}; this is "
               f"a bug in tanul, please report it to {REPORT_TO} with the command you ran{hint}",
               file=sys.stderr)
