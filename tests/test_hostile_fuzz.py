@@ -66,3 +66,57 @@ def test_fuzz_with_hypothesis():
         fuzz_loader.one_input(data)
 
     run()
+
+
+def _paths(obj, prefix=()):
+    """Every path to a value inside a JSON document."""
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _paths(v, (*prefix, i))
+
+
+HOSTILE_VALUES = [None, True, False, 0, -1, 1, 2**31, 2**63, 10**400, -(10**400), 0.5, -0.5, 1e308,
+                  float("nan"), float("inf"), -float("inf"), "", "x", "__init__", "_Elementwise", "<f4",
+                  "|O", "../../etc/passwd", [], [1], [-1], [0, 0], [2**31, 2**31], {}, {"a": 1},
+                  {"__array__": "params/dense_0.W.npy"}, {"__array__": "nope.npy"},
+                  {"class_name": "__hash__", "config": {}}, {"class_name": "Dense", "config": {"units": 10**9}}]
+
+
+def test_structured_config_mutations():
+    """Replace values anywhere in a valid checkpoint's config by hostile ones (hypothesis,
+    derandomised): every load gives a model or a ModelFileError, nothing else."""
+    import json
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    sys.path.insert(0, str(HERE))
+    import fuzz_loader
+
+    state = fuzz_loader._setup()
+    base = json.loads(state["raw_config"])
+    paths = [p for p in _paths(base) if p]
+
+    def apply(doc, path, value):
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    @settings(max_examples=int(os.environ.get("TANUL_FUZZ_EXAMPLES", 400)), derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.sampled_from(paths), st.sampled_from(HOSTILE_VALUES)), min_size=1, max_size=3))
+    def run(changes):
+        doc = json.loads(state["raw_config"])
+        for path, value in changes:
+            try:
+                apply(doc, path, value)
+            except (KeyError, IndexError, TypeError):
+                pass  # an earlier change removed the place
+        fuzz_loader.one_input(b"\x01" + json.dumps(doc).encode())
+
+    run()
