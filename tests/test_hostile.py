@@ -468,3 +468,14 @@ def test_the_json_container_cap(good, tmp_path, monkeypatch):
     raw = json.dumps(config)[:-1] + ', "x": [' + "{}," * 1000 + "{}]}"
     refused(write_members(tmp_path / "many.tanul", raw.encode(), members),
             match="config.json holds more than 1,000 arrays/objects")
+
+
+def test_the_zip_directory_size_is_checked_before_it_is_parsed(good, tmp_path, monkeypatch):
+    """zipfile builds one ZipInfo (~350 bytes) per 46-byte directory entry: bounded first."""
+    monkeypatch.setattr(tio.reader, "MAX_DIRECTORY_BYTES", 2000)
+    config, members = read_members(good[0])
+    for k in range(40):
+        members[f"junk/{k}"] = b""
+    refused(write_members(tmp_path / "dir.tanul", config, members),
+            match=r"its zip directory is [\d,]+ bytes, more than the 2,000 bytes tanul reads")
+    load_model(good[0])

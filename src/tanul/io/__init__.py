@@ -60,6 +60,7 @@ from tanul.io.checks import (
 from tanul.io.checks import model_arrays as _model_arrays
 from tanul.io.reader import (
     MAX_CONFIG_BYTES,
+    MAX_DIRECTORY_BYTES,
     MAX_FILE_BYTES,
     MAX_INT_DIGITS,
     MAX_JSON_CONTAINERS,
@@ -73,7 +74,7 @@ from tanul.protocol import register_store
 
 __all__ = ["ModelFileError", "FORMAT_VERSION", "atomic_write", "save_model", "load_model",
            "save_weights", "load_weights", "save_checkpoint", "load_checkpoint", "read_json_file",
-           "MAX_FILE_BYTES", "MAX_CONFIG_BYTES", "MAX_JSON_DEPTH", "MAX_JSON_CONTAINERS",
+           "MAX_FILE_BYTES", "MAX_DIRECTORY_BYTES", "MAX_CONFIG_BYTES", "MAX_JSON_DEPTH", "MAX_JSON_CONTAINERS",
            "MAX_INT_DIGITS", "MAX_LAYERS", "MAX_MODEL_BYTES", "MAX_ITERATIONS"]
 
 #: Version of the file layout written by this tanul; files with a larger version are refused.

@@ -41,12 +41,16 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npy_format
 
-__all__ = ["ModelFileError", "Archive", "MAX_FILE_BYTES", "MAX_CONFIG_BYTES", "MAX_JSON_DEPTH",
+__all__ = ["ModelFileError", "Archive", "MAX_FILE_BYTES", "MAX_DIRECTORY_BYTES", "MAX_CONFIG_BYTES",
+           "MAX_JSON_DEPTH",
            "MAX_JSON_CONTAINERS",
            "MAX_INT_DIGITS", "MAX_NDIM", "read_json_file", "parse_json", "json_depth"]
 
 #: Largest model, weights or checkpoint file that is opened at all (4 GiB).
 MAX_FILE_BYTES = 4 * 2**30
+#: Largest zip central directory (32 MiB, about 400,000 members with tanul's names): parsed
+#: into one object per member, so it bounds that memory before ``zipfile`` builds them.
+MAX_DIRECTORY_BYTES = 32 * 2**20
 #: Largest ``config.json`` member (16 MiB; a 65,536-layer model of ReLUs takes about 5 MiB).
 MAX_CONFIG_BYTES = 16 * 2**20
 #: Deepest nesting of JSON arrays and objects (tanul's own configs reach about 8).
@@ -242,7 +246,15 @@ class Archive:
 
     # ------------------------------------------------------------------ opening
     def _open(self, formats: tuple[str, int]) -> None:
+        try:  # the end record says how big the central directory is: check before parsing it
+            end = zipfile._EndRecData(self.file)
+        except (*READ_ERRORS, AttributeError):  # (a private helper of zipfile; absent: skip)
+            end = None
+        if end and end[zipfile._ECD_SIZE] > MAX_DIRECTORY_BYTES:
+            raise self.error(f"its zip directory is {end[zipfile._ECD_SIZE]:,} bytes, more than the "
+                             f"{MAX_DIRECTORY_BYTES:,} bytes tanul reads")
         try:
+            self.file.seek(0)
             self.zf = zipfile.ZipFile(self.file)
             infos = self.zf.infolist()
         except (*READ_ERRORS, MemoryError) as exc:
