@@ -12,7 +12,8 @@ what the rest replaces, so that mutations reach past the zip CRCs:
 * 1: ``config.json`` of a valid checkpoint (the other members intact, CRCs recomputed);
 * 2: one ``.npy`` member (a parameter or an optimiser slot) of a valid checkpoint.
 
-Each input is given to ``load_model`` and ``load_checkpoint``; any exception other than
+Each input is given to ``load_model``, ``load_checkpoint`` and ``load_weights`` (into an unbuilt
+model of the same layers); any exception other than
 ``ModelFileError`` is an escape (libFuzzer stops and prints it).
 """
 
@@ -73,12 +74,16 @@ def _materialise(data: bytes) -> bytes:
 
 def one_input(data: bytes) -> None:
     """Load ``data`` as a file with both loaders; only ModelFileError may come out."""
+    import tanul
     from tanul.io import ModelFileError, load_checkpoint, load_model
+
+    def load_weights_unbuilt(p):
+        tanul.Sequential([tanul.Dense(4, activation="relu"), tanul.Dense(3)]).load_weights(p)
 
     s = _setup()
     path = s["work"] / "input.tanul"
     path.write_bytes(_materialise(data))
-    for load in (load_model, load_checkpoint):
+    for load in (load_model, load_checkpoint, load_weights_unbuilt):
         try:
             load(path)
         except ModelFileError as exc:
