@@ -479,3 +479,23 @@ def test_the_zip_directory_size_is_checked_before_it_is_parsed(good, tmp_path, m
     refused(write_members(tmp_path / "dir.tanul", config, members),
             match=r"its zip directory is [\d,]+ bytes, more than the 2,000 bytes tanul reads")
     load_model(good[0])
+
+
+class ScaledDense(tanul.Dense):
+    """A user's subclass whose build adds a parameter that Dense.param_shapes does not know."""
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        self.params["s"] = np.full((self.units,), 2.0, dtype=dtype)
+        super().build(input_shape, rng, dtype)
+
+    def forward(self, x, training=False):
+        return super().forward(x, training) * self.params["s"]
+
+
+def test_a_custom_subclass_with_its_own_build_still_loads(tmp_path):
+    model = tanul.Sequential([ScaledDense(3), tanul.BatchNorm(), tanul.Dense(2)], seed=0, input_shape=(4,))
+    model.params[:] = np.linspace(-1, 1, model.params.size, dtype=np.float32)
+    model.save(tmp_path / "custom.tanul")
+    loaded = load_model(tmp_path / "custom.tanul")
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

@@ -98,6 +98,19 @@ def plan_model(ar: Archive, custom_objects: dict | None) -> Any:
     return model
 
 
+def _declares_shapes(layer: Any) -> bool:
+    """Whether ``param_shapes``/``state_shapes`` describe this layer's ``build``: they must be
+    defined by the class that defines ``build`` or by a subclass of it (a custom subclass of
+    ``Dense`` that overrides ``build`` inherits shapes that may no longer be true)."""
+    mro = type(layer).__mro__
+
+    def owner(name: str) -> type:
+        return next(c for c in mro if name in c.__dict__)
+
+    b = owner("build")
+    return issubclass(owner("param_shapes"), b) and issubclass(owner("state_shapes"), b)
+
+
 def check_shapes_fit(ar: Archive, model: Any, shape: tuple[int, ...], what: str = "") -> None:
     """Walk ``shape`` through the (unbuilt) layers and compare what ``build`` would allocate
     with the file's arrays and :data:`MAX_MODEL_BYTES`, allocating nothing."""
@@ -116,8 +129,9 @@ def check_shapes_fit(ar: Archive, model: Any, shape: tuple[int, ...], what: str 
                 or math.prod(out) > MAX_SAMPLE_VALUES:
             raise ar.error(f"{what}layer {layer.name!r} would output samples of shape {out}, "
                            f"outside tanul's limits")
-        if params is None or state is None:  # a custom layer that does not say: checked after build
-            known = False
+        if params is None or state is None or not _declares_shapes(layer):
+            known = False  # a custom layer that does not say: its arrays are checked after build
+            params = state = None
         for prefix, shapes in (("params", params or {}), ("state", state or {})):
             for k, s in shapes.items():
                 s = tuple(int(d) for d in s)

@@ -176,6 +176,13 @@ class BatchNorm(BatchNorm2D):
         self.state["running_var"] = np.ones(f, dtype=dtype)
         Layer.build(self, shape, rng, dtype)
 
+    # the same shapes as BatchNorm2D's, declared here because this class has its own build
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return super().param_shapes(input_shape)
+
+    def state_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return super().state_shapes(input_shape)
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         shape = tuple(input_shape)
         if len(shape) != 1:
