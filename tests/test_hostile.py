@@ -499,3 +499,32 @@ def test_a_custom_subclass_with_its_own_build_still_loads(tmp_path):
     loaded = load_model(tmp_path / "custom.tanul")
     x = np.ones((2, 4), np.float32)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: tanul.Dense(3, activation="tanh"), (5,)), (lambda: tanul.Dense(3, use_bias=False), (5,)),
+    (lambda: tanul.Conv2D(4, 3, padding="same", activation="relu"), (2, 6, 6)),
+    (lambda: tanul.Conv2D(4, (3, 1), use_bias=False), (2, 6, 6)), (tanul.BatchNorm2D, (3, 4, 4)),
+    (tanul.BatchNorm, (7,)), (tanul.PReLU, (3, 4, 4)), (lambda: tanul.Dropout(0.5), (5,)),
+    (tanul.MaxPool2D, (2, 4, 4)), (tanul.AvgPool2D, (2, 4, 4)), (tanul.GlobalAvgPool2D, (2, 4, 4)),
+    (tanul.Flatten, (2, 3, 4)), (tanul.ReLU, (5,)), (tanul.Softmax, (5,)), (lambda: tanul.LeakyReLU(0.1), (5,)),
+])
+def test_every_built_in_layer_declares_the_shapes_its_build_makes(make, shape):
+    from tanul.io.checks import _declares_shapes
+
+    layer = make()
+    assert _declares_shapes(layer)
+    params, state = layer.param_shapes(shape), layer.state_shapes(shape)
+    layer.build(shape, np.random.default_rng(0), np.float32)
+    assert params == {k: v.shape for k, v in layer.params.items()}
+    assert state == {k: v.shape for k, v in layer.state.items()}
+
+
+def test_no_built_in_layer_leaves_its_shapes_unknown():
+    """A built-in layer whose build allocates must say what (param_shapes/state_shapes), or a
+    file could make the loader allocate before checking; see tanul.layers.base.Layer.param_shapes."""
+    from tanul.io.checks import _declares_shapes
+
+    unknown = [name for name, cls in tanul.layers.LAYERS.items()
+               if cls.__module__.startswith("tanul.") and not _declares_shapes(cls.__new__(cls))]
+    assert not unknown, f"built-in layers without param_shapes/state_shapes for their build: {unknown}"
