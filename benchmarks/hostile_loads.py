@@ -2,6 +2,7 @@
 a 4 GiB address-space limit (as the issue measured them).
 
     python benchmarks/hostile_loads.py            # a table: outcome, seconds, peak RSS, message
+    python benchmarks/hostile_loads.py --large    # plus a valid 172 MB model (15 M parameters, Adam)
 
 Peak memory is the child's ``ru_maxrss`` (the interpreter with NumPy and tanul imported is about
 40 MB of it); seconds are the load call alone.
@@ -54,10 +55,25 @@ def _relu_stack(path: Path, n: int) -> Path:
     return write_members(path, config, {})
 
 
-def cases(folder: Path) -> dict[str, tuple[Path, str]]:
+def _large_model(path: Path) -> Path:
+    import numpy as np
+
+    import tanul
+
+    m = tanul.Sequential([tanul.Dense(3162, activation="relu"), tanul.Dense(3162)], seed=0,
+                         input_shape=(1581,))
+    m.compile(optimizer="adam", loss="mse")
+    m.train_on_batch(np.ones((2, 1581), np.float32), np.ones((2, 3162), np.float32))
+    m.save(path)
+    return path
+
+
+def cases(folder: Path, large: bool = False) -> dict[str, tuple[Path, str]]:
     model, ckpt = good_files(folder)
     out: dict[str, tuple[Path, str]] = {"valid model (reference)": (model, "load_model"),
                                         "valid checkpoint (reference)": (ckpt, "load_checkpoint")}
+    if large:
+        out["valid model, 15 M parameters + Adam slots"] = (_large_model(folder / "large.tanul"), "load_model")
     out["deflate bomb, member inflating to 4 GiB"] = (
         _bomb_file(model, folder / "bomb.tanul", "params/dense_0.W.npy", 1023 * 2**22), "load_model")
     bz = {"params/dense_0.W.npy": zipfile.ZIP_BZIP2}
@@ -96,7 +112,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print(f"{'file':44} {'outcome':8} {'size':>10} {'seconds':>8} {'peak MB':>8}  message")
-        for name, (path, fn) in cases(folder).items():
+        for name, (path, fn) in cases(folder, large="--large" in sys.argv).items():
             r = load_in_child(path, limit_bytes=4 * GiB, fn=fn, timeout=300)
             size = path.stat().st_size if path.is_file() else 0
             msg = r["message"].replace(str(folder), "<tmp>")
