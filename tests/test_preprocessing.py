@@ -135,3 +135,12 @@ def test_one_hot_and_batches():
     assert [len(b[0]) for b in batches(x, batch_size=4, drop_last=True)] == [4, 4]
     with pytest.raises(ValueError, match="batch_size"):
         list(batches(x, batch_size=0))
+
+
+def test_minmax_scaler_treats_a_subnormal_range_as_constant():
+    """Found by hypothesis: a range of 2e-313 overflowed (hi - lo) / range to inf."""
+    x = np.array([[2.22507386e-313], [0.0]])
+    s = MinMaxScaler((-1, 1))
+    z = s.fit_transform(x)               # RuntimeWarnings are errors in this suite
+    assert np.isfinite(z).all() and s.scale_[0] == 2.0
+    np.testing.assert_allclose(s.inverse_transform(z), x, atol=1e-300)

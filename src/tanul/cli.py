@@ -1,4 +1,5 @@
-"""Command line: ``tanul demo``, ``tanul train``, ``tanul evaluate``, ``tanul forecast``.
+"""Command line: ``tanul demo``, ``tanul train``, ``tanul evaluate``, ``tanul forecast``, ``tanul export``,
+``tanul tune``.
 
 Thin over the API. Every subcommand lives in a function ``_cmd_NAME(args) -> int`` registered in
 ``COMMANDS`` with its argument parser; user errors print one line (no traceback) and exit 2.
@@ -153,6 +154,38 @@ def _playground_args(p: argparse.ArgumentParser) -> None:
 
 
 _cmd_playground.add_arguments = _playground_args
+
+
+@command("export", "export a .tanul model to ONNX: tanul export MODEL.tanul --onnx OUT.onnx")
+def _cmd_export(args: argparse.Namespace) -> int:
+    from tanul.onnx import run_command
+
+    return run_command(args)
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    from tanul.onnx import add_arguments
+
+    add_arguments(p)
+
+
+_cmd_export.add_arguments = _export_args
+
+
+@command("tune", "search hyperparameters with Optuna (TPE + pruning; SQLite or PostgreSQL storage)")
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from tanul.tune.command import run_command
+
+    return run_command(args)
+
+
+def _tune_args(p: argparse.ArgumentParser) -> None:
+    from tanul.tune.command import add_arguments
+
+    add_arguments(p)
+
+
+_cmd_tune.add_arguments = _tune_args
 
 
 def build_parser() -> argparse.ArgumentParser:

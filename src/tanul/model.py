@@ -461,3 +461,8 @@ class Sequential:
 
     def __repr__(self) -> str:
         return model_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the model as its summary in an HTML table (:func:`tanul.display.model_html`)."""
+        from tanul.display import model_html
+        return model_html(self)

@@ -194,7 +194,9 @@ class MinMaxScaler(_Scaler):
         self.n_samples_seen_, self.n_features_in_ = a.shape
         self.data_min_, self.data_max_ = a.min(axis=0), a.max(axis=0)
         self.data_range_ = self.data_max_ - self.data_min_
-        rng = np.where(self.data_range_ == 0, 1.0, self.data_range_)
+        # a range below 10·eps counts as constant, as in scikit-learn (a subnormal range would
+        # overflow (hi − lo) / range)
+        rng = np.where(self.data_range_ < 10 * np.finfo(np.float64).eps, 1.0, self.data_range_)
         lo, hi = self.feature_range
         self.scale_ = (hi - lo) / rng
         self.min_ = lo - self.data_min_ * self.scale_
