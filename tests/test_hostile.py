@@ -528,3 +528,11 @@ def test_no_built_in_layer_leaves_its_shapes_unknown():
     unknown = [name for name, cls in tanul.layers.LAYERS.items()
                if cls.__module__.startswith("tanul.") and not _declares_shapes(cls.__new__(cls))]
     assert not unknown, f"built-in layers without param_shapes/state_shapes for their build: {unknown}"
+
+
+def test_negative_running_variances_are_refused(tmp_path):
+    model = tanul.Sequential([tanul.Dense(3), tanul.BatchNorm()], seed=0, input_shape=(2,))
+    model.save(tmp_path / "bn.tanul")
+    p = edit(tmp_path / "bn.tanul", tmp_path / "neg.tanul",
+             members={"state/batch_norm_0.running_var.npy": npy(np.full(3, -1.0, np.float32))})
+    refused(p, match="state/batch_norm_0.running_var.npy holds negative variances")

@@ -250,6 +250,8 @@ def _fill_arrays(ar: Archive, model: Any, what: str = "") -> None:
         src = ar.array(member)
         if src.dtype.kind == "f" and not np.isfinite(src).all():
             raise ar.error(f"{member} holds NaN or infinite values")
+        if member.endswith(".running_var.npy") and src.size and src.min() < 0:
+            raise ar.error(f"{member} holds negative variances")
         dst[...] = src
 
 
