@@ -536,3 +536,20 @@ def test_negative_running_variances_are_refused(tmp_path):
     p = edit(tmp_path / "bn.tanul", tmp_path / "neg.tanul",
              members={"state/batch_norm_0.running_var.npy": npy(np.full(3, -1.0, np.float32))})
     refused(p, match="state/batch_norm_0.running_var.npy holds negative variances")
+
+
+@pytest.mark.parametrize("where", ["layer", "loss", "optimizer", "array"])
+def test_megabyte_names_give_short_messages(good, tmp_path, where):
+    name = "A" * 1_000_000
+
+    def fn(c):
+        if where == "layer":
+            c["model"]["layers"][0]["class_name"] = name
+        elif where == "loss":
+            c["compile"]["loss"] = {"class_name": name}
+        elif where == "optimizer":
+            c["compile"]["optimizer"]["class_name"] = name
+        else:
+            c["arrays"][name] = {"shape": [1], "dtype": "<f4"}
+    msg = refused(edit(good[0], tmp_path / "long.tanul", fn))
+    assert len(msg) < len(str(tmp_path)) + 1100, len(msg)

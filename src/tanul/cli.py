@@ -232,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
 def _one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (its type's name when it has none)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return "; ".join(lines) or type(exc).__name__
+    text = "; ".join(lines) or type(exc).__name__
+    return text if len(text) <= 2000 else text[:2000] + " ... (message cut)"
 
 
 def _debug(args: argparse.Namespace) -> None:

@@ -68,6 +68,7 @@ from tanul.io.reader import (
     READ_ERRORS,
     Archive,
     ModelFileError,
+    cut,
     read_json_file,
 )
 from tanul.protocol import register_store
@@ -228,8 +229,8 @@ def _guard(path: str | os.PathLike, fn: Any, *args: Any) -> Any:
         raise
     except (KeyError, TypeError, AttributeError, RecursionError, ArithmeticError, *READ_ERRORS) as exc:
         msg = str(exc) if not isinstance(exc, KeyError) else f"missing entry {exc}"
-        raise ModelFileError(f"{path}: malformed tanul file: {type(exc).__name__}: "
-                             f"{msg or 'no detail'}") from None
+        raise ModelFileError(f"{path}: " + cut(f"malformed tanul file: {type(exc).__name__}: "
+                                               f"{msg or 'no detail'}")) from None
 
 
 def _fill_arrays(ar: Archive, model: Any, what: str = "") -> None:

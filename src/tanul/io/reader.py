@@ -82,6 +82,15 @@ class ModelFileError(ValueError):
     """A file is not a valid tanul model/weights/checkpoint file (the message says why)."""
 
 
+#: Longest problem description in a ModelFileError (names in a file can be megabytes long).
+MAX_MESSAGE_CHARS = 1000
+
+
+def cut(what: str) -> str:
+    """``what``, shortened to :data:`MAX_MESSAGE_CHARS` characters."""
+    return what if len(what) <= MAX_MESSAGE_CHARS else what[:MAX_MESSAGE_CHARS] + " ... (message cut)"
+
+
 def _kind(mode: int) -> str:
     for test, name in _KINDS:
         if test(mode):
@@ -188,7 +197,7 @@ def read_json_file(path: str | os.PathLike, max_bytes: int = 2**20) -> Any:
     path = Path(path)
 
     def error(what: str) -> ModelFileError:
-        return ModelFileError(f"{path}: {what}")
+        return ModelFileError(f"{path}: {cut(what)}")
 
     f, _ = open_regular(path, max_bytes, error)
     with f:
@@ -310,7 +319,7 @@ class Archive:
                              f"file's {self.size:,} bytes")
 
     def error(self, what: str) -> ModelFileError:
-        return ModelFileError(f"{self.path}: {what}")
+        return ModelFileError(f"{self.path}: {cut(what)}")
 
     def close(self) -> None:
         zf = getattr(self, "zf", None)
