@@ -3,15 +3,25 @@
 
 Thin over the API. Every subcommand lives in a function ``_cmd_NAME(args) -> int`` registered in
 ``COMMANDS`` with its argument parser; user errors print one line (no traceback) and exit 2.
+Anything else is a bug: one line saying "internal error" and where to report it, exit 1, and
+the traceback only with ``tanul --debug``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Callable
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["main", "COMMANDS", "REPORT_TO"]
+
+#: Where the last-resort handler tells users to report an internal error.
+REPORT_TO = "the tanul developers (the project's issue tracker)"
+#: Errors tanul raises on purpose for bad input or environment: one line, exit code 2.
+#: (ModelFileError is a ValueError, TrainingDivergedError a FloatingPointError; a KeyError,
+#: IndexError, AttributeError or ZeroDivisionError is a bug: "internal error".)
+_USER_ERRORS = (ValueError, TypeError, OSError, ImportError, RuntimeError, FloatingPointError)
 
 #: name -> (help, add_arguments(parser), run(args) -> exit code)
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
@@ -177,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="tanul", description="tanul: deep learning in NumPy")
     parser.add_argument("--version", action="version", version=f"tanul {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of any error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_, add_arguments, _run) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
@@ -192,12 +203,36 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(COMMANDS[args.command][2](args) or 0)
-    except (ValueError, TypeError, OSError, ImportError) as exc:
-        print(f"tanul {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"tanul {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        _debug(args)
+        print(f"tanul {args.command}: error: out of memory", file=sys.stderr)
+        return 2
+    except _USER_ERRORS as exc:
+        _debug(args)
+        print(f"tanul {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the last resort: never a traceback without --debug
+        _debug(args)
+        hint = "" if args.debug else f" (run `tanul --debug {args.command} ...` for the traceback)"
+        print(f"tanul {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)}; this is "
+              f"a bug in tanul, please report it to {REPORT_TO} with the command you ran{hint}",
+              file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (its type's name when it has none)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = "; ".join(lines) or type(exc).__name__
+    return text if len(text) <= 2000 else text[:2000] + " ... (message cut)"
+
+
+def _debug(args: argparse.Namespace) -> None:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -276,6 +276,48 @@ class _EpochCheckpoint(Callback):
         return f"_EpochCheckpoint({str(self.path)!r})"
 
 
+def _check_lr(lr: Any) -> None:
+    """``--lr``: a finite number > 0 (NaN, infinities, 0 and negatives are refused)."""
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))
+                           or not np.isfinite(lr) or lr <= 0):
+        raise ValueError(f"expected lr to be a finite number > 0, got {lr!r}")
+
+
+def _resume_settings(ckpt: Path, info: dict[str, Any]) -> dict[str, Any]:
+    """The run settings stored in a checkpoint's ``extra``, checked like command-line input."""
+    from tanul.io import ModelFileError
+
+    settings = info.get("extra", {}).get("settings") if isinstance(info.get("extra"), dict) else None
+    checks = {"model": lambda v: v in MODELS, "dataset": lambda v: v in DATASETS,
+              "batch_size": lambda v: type(v) is int and v >= 1,
+              "seed": lambda v: type(v) is int and v >= 0,
+              "val_fraction": lambda v: type(v) in (int, float) and 0 < v < 0.5,
+              "data": lambda v: v is None or isinstance(v, str)}
+    if not isinstance(settings, dict):
+        raise ModelFileError(f"{ckpt}: extra.settings must be an object with the run's settings "
+                             f"({', '.join(checks)}), found {settings!r:.80}")
+    for key, ok in checks.items():
+        value = settings.get(key)
+        if (key != "data" and key not in settings) or not ok(value):
+            raise ModelFileError(f"{ckpt}: extra.settings.{key} is missing or invalid "
+                                 f"({value!r:.80}); train without --resume to start a new run")
+    return dict(settings)
+
+
+def _run_seed(run: Path) -> int:
+    """The split seed stored in a run's ``run.json`` (0 when there is none)."""
+    from tanul.io import ModelFileError, read_json_file
+
+    if not run.exists():
+        return 0
+    settings = read_json_file(run)
+    seed = settings.get("seed", 0) if isinstance(settings, dict) else None
+    if type(seed) is not int or seed < 0:
+        raise ModelFileError(f"{run}: expected an object with a non-negative int 'seed', found "
+                             f"{settings!r:.80}; pass --seed or remove the file")
+    return seed
+
+
 def train_job(model: str = "lenet5", dataset: str = "digits", epochs: int = 10,
               batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
               seed: int = 0, out: str | os.PathLike = "runs/train", data: str | None = None,
@@ -294,11 +336,12 @@ def train_job(model: str = "lenet5", dataset: str = "digits", epochs: int = 10,
     ckpt = out / "checkpoint.tanul"
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"expected epochs to be a positive int, got {epochs!r}")
+    _check_lr(lr)
     if resume:
         if not ckpt.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt} (train without --resume first)")
         net, info = load_checkpoint(ckpt)
-        settings = dict(info.get("extra", {}).get("settings", {}))
+        settings = _resume_settings(ckpt, info)
         start = int(info["epoch"]) + 1
         if start >= epochs:
             raise ValueError(f"--resume: the checkpoint already has {start} epochs; ask for more, "
@@ -400,8 +443,7 @@ def evaluate_job(model_file: str | os.PathLike, dataset: str = "digits", data: s
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
     if seed is None:
-        run = model_file.with_name("run.json")
-        seed = json.loads(run.read_text()).get("seed", 0) if run.exists() else 0
+        seed = _run_seed(model_file.with_name("run.json"))
     net = load_model(model_file)
     out = Path(out) if out is not None else model_file.parent / f"eval-{dataset}"
     (_, _), (x_te, y_te) = load_image_dataset(dataset, data, seed=seed)

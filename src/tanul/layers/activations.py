@@ -189,10 +189,17 @@ class PReLU(Layer):
             raise ValueError(f"PReLU: expected alpha_init to be a finite float, got alpha_init={alpha_init!r}")
         self.alpha_init = float(alpha_init)
 
-    def build(self, input_shape, rng, dtype=np.float32):
+    def param_shapes(self, input_shape):
         if len(input_shape) < 1:
             raise ValueError(f"{self._label()}: expected input with a feature axis, got shape {input_shape}")
-        self.params["alpha"] = np.full((input_shape[0],), self.alpha_init, dtype=dtype)
+        return {"alpha": (int(input_shape[0]),)}
+
+    def state_shapes(self, input_shape):
+        return {}
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        shapes = self.param_shapes(input_shape)
+        self.params["alpha"] = np.full(shapes["alpha"], self.alpha_init, dtype=dtype)
         super().build(input_shape, rng, dtype)
 
     def _alpha(self, ndim: int) -> np.ndarray:

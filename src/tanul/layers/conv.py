@@ -156,13 +156,23 @@ class Conv2D(Layer):
         self.input_shape = None  # rebuilding for another shape is allowed
         c, h, w = check_image_shape(self, input_shape)
         out_shape = self.output_shape((c, h, w))
-        kh, kw = self.kernel_size
-        self.params["W"] = self.kernel_initializer((self.filters, c, kh, kw), rng, dtype)
+        shapes = self.param_shapes((c, h, w))
+        self.params["W"] = self.kernel_initializer(shapes["W"], rng, dtype)
         if self.use_bias:
-            self.params["b"] = self.bias_initializer((self.filters,), rng, dtype)
+            self.params["b"] = self.bias_initializer(shapes["b"], rng, dtype)
         if self.activation is not None:
             self.activation.build(out_shape, rng, dtype)
         super().build((c, h, w), rng, dtype)
+
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        c, _, _ = check_image_shape(self, input_shape)
+        shapes = {"W": (self.filters, c, *self.kernel_size)}
+        if self.use_bias:
+            shapes["b"] = (self.filters,)
+        return shapes
+
+    def state_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return {}
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, h, w = check_image_shape(self, input_shape)
