@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test bench docs-figures clean lint mutate
+.PHONY: demo test bench docs docs-figures clean lint notebooks mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,20 @@ test: $(STAMP_DEV)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check src tests benchmarks examples docs
+	$(BIN)/ruff check src tests benchmarks examples docs notebooks
 
 bench: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python benchmarks/mlp.py
 	$(BIN)/python benchmarks/lenet.py
+	$(BIN)/python benchmarks/playground.py
+	$(BIN)/python benchmarks/onnx_inference.py
+
+# The site runs the notebooks (TANUL_NB_FAST=1 makes them small); the weather CSV of ../shared is
+# used when it is there, else the notebooks download it once.
+docs: $(STAMP_DEV)
+	TANUL_WEATHER_CSV=$${TANUL_WEATHER_CSV:-$(wildcard $(CURDIR)/../shared/data/weather/weather_prediction_dataset.csv)} \
+	  NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
 docs-figures: $(STAMP_RUN)
 	$(BIN)/python docs/make_figures.py
@@ -53,5 +61,9 @@ mutate: $(STAMP_DEV)
 	done
 	$(BIN)/python tools/mutation_report.py
 
+notebooks: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	$(BIN)/jupyter lab notebooks/
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache mutants
+	rm -rf $(VENV) site build dist src/*.egg-info .pytest_cache mutants

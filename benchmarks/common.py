@@ -78,6 +78,20 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds this process has used so far (all its threads)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages as ``"a, b, c"`` (the machine's business while timing)."""
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def median_range(values: Iterable[float]) -> tuple[float, float, float]:
     v = list(values)
     return statistics.median(v), min(v), max(v)

@@ -15,6 +15,7 @@ from tanul.forecast import (
     ForecastConfig,
     build_samples,
     climatology,
+    forecast_table,
     metrics_markdown,
     run_forecast,
     split_by_target_date,
@@ -50,10 +51,16 @@ def main() -> None:
     cl = np.abs(clim(s["target_dates"][test]) - s["y"][test]).mean()
     print(f"\nh=7 test MAE: persistence {pers:.2f} °C, climatology {cl:.2f} °C\n")
 
-    # 5. everything: scalers fitted on the training period, ridge, an ensemble of networks
+    # 5. everything: scalers fitted on the training period, ridge, an ensemble of networks, the
+    #    issued method chosen on the validation year, intervals from its validation residuals
     result = run_forecast(data, cfg)
     print()
     print(metrics_markdown(result))
+
+    # 6. the forecast itself, as of a day (nothing after it is read), and as of the last day
+    fc = result["forecaster"]
+    print(forecast_table(fc.forecast(data, as_of="2009-10-27"), "BUDAPEST"))
+    print(forecast_table(fc.forecast(data), "BUDAPEST"))
 
 
 if __name__ == "__main__":

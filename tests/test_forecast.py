@@ -1,10 +1,15 @@
 """Forecasting: no leakage, splits by target date, baselines by hand, the real figures."""
 
+import csv
+import os
+
 import numpy as np
+import pytest
 
 from tanul.cli import main
 from tanul.datasets.weather import WeatherData, weather
 from tanul.forecast import (
+    METHODS,
     ForecastConfig,
     build_samples,
     climatology,
@@ -59,6 +64,10 @@ def test_split_by_target_date():
     assert d[m["val"]].min() == np.datetime64("2008-01-01") and d[m["val"]].max() == np.datetime64("2008-12-31")
     assert d[m["test"]].min() == np.datetime64("2009-01-01")
     assert (m["train"].astype(int) + m["val"] + m["test"] == 1).all()
+    # no ends given (a config's default): the test period is the last stretch of >= 365 days from 1 January
+    d = np.arange(np.datetime64("2000-01-01"), np.datetime64("2010-01-02"))
+    m = split_by_target_date(d, None, None)
+    assert d[m["test"]].min() == np.datetime64("2009-01-01") and d[m["val"]].min() == np.datetime64("2008-01-01")
 
 
 def test_baselines_by_hand():
@@ -106,13 +115,72 @@ def test_same_seed_same_numbers():
 def test_cli_writes_everything(tmp_path, weather_csv, capsys):
     out = tmp_path / "fc"
     rc = main(["forecast", "--data", str(weather_csv), "--out", str(out), "--horizons", "1",
-               "--epochs", "3", "--ensemble", "1"])
+               "--epochs", "2", "--ensemble", "1", "--no-plots"])
     assert rc == 0
     names = {p.name for p in out.iterdir()}
-    assert {"samples_h1.csv", "predictions_h1.csv", "metrics.csv", "metrics.md", "model_h1_0.tanul",
-            "config.json", "scalers_h1.json"} <= names
-    assert "Wrote:" in capsys.readouterr().out
+    assert {"samples_h1.csv", "predictions_h1.csv", "metrics.csv", "metrics.md", "config.json", "forecast.csv",
+            "training_data.csv", "skill.csv", "forecaster"} <= names
+    printed = capsys.readouterr().out
+    assert "Wrote:" in printed and "Forecast for BUDAPEST issued as of 2010-01-01" in printed
     head = (out / "predictions_h1.csv").read_text().splitlines()[0]
-    assert head == "target_date,split,observed,persistence,climatology,ridge,network"
+    assert head == ("target_date,split,observed,issued,shrunk,network,ridge,ridge_anomaly,climatology,persistence,"
+                    "lower_80,upper_80,lower_95,upper_95,method")
+    fc = (out / "forecast.csv").read_text().splitlines()
+    assert fc[0] == "issued,horizon,target_date,forecast,lower_80,upper_80,lower_95,upper_95,method,climatology,observed"
+    assert [r.split(",")[:3] for r in fc[1:]] == [["2010-01-01", "1", "2010-01-02"]]
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    issued = [r for r in rows if r["method"] == "issued"]
+    assert len(issued) == 3 and all(r["chosen"] in METHODS for r in issued)
+    assert all(0 <= float(r["coverage_80"]) <= 1 for r in issued)
+    train = list(csv.DictReader(open(out / "training_data.csv")))
+    assert {r["role"] for r in train} == {"fit", "early_stopping"}
+    assert max(r["target_date"] for r in train) == "2008-12-31"   # never a test day
+    assert "BUDAPEST_temp_mean(t)" in train[0] and "sin_doy(target)" in train[0]
+    # a forecast from the saved forecaster, as of a date, without training
+    rc = main(["forecast", "--from", str(out), "--data", str(weather_csv), "--as-of", "2009-10-27",
+               "--out", str(tmp_path / "again")])
+    assert rc == 0
+    again = (tmp_path / "again" / "forecast.csv").read_text().splitlines()
+    assert [r.split(",")[2] for r in again[1:]] == ["2009-10-28"]
     assert main(["forecast", "--data", str(weather_csv), "--city", "NOWHERE", "--out", str(out)]) == 2
     assert "known: BASEL" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.environ.get("TANUL_SLOW_TESTS"), reason="a full Budapest run (10-60 s); set "
+                    "TANUL_SLOW_TESTS=1 (examples/forecast_all_places.py checks all 18 places)")
+def test_budapest_targets_of_the_issue_hold_for_the_issued_forecast(weather_csv):
+    """The default settings on Budapest: issued MAE within the issue's targets (1.28 / 3.05 / 3.09 °C),
+    never worse than climatology + 0.02 at 7 and 30 days, nor than ridge + 0.02 at 1 day."""
+    data = weather(None, path=weather_csv)
+    res = run_forecast(data, ForecastConfig(bootstrap=0), verbose=0)
+    test = {(r["horizon"], r["method"]): r["mae"] for r in res["metrics"] if r["split"] == "test"}
+    assert test[(1, "issued")] <= test[(1, "ridge")] + 0.02
+    for h in (7, 30):
+        assert test[(h, "issued")] <= test[(h, "climatology")] + 0.02
+    # the issue's Budapest targets 1.28 / 3.05 / 3.09: met at 1 and 30 days; at 7 days climatology is
+    # issued (3.09), the 3.05 target is missed (docs/forecasting.md says why)
+    assert round(test[(1, "issued")], 2) <= 1.28 and round(test[(30, "issued")], 2) <= 3.09
+    assert res["horizons"][7]["method"] == "climatology"
+
+
+def test_all_places_example_makes_its_table(weather_csv, tmp_path):
+    """A one-place, two-epoch run of the example: the table row and its climatology figure, which
+    the test recomputes from the data by hand."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))
+    proc = subprocess.run([sys.executable, str(root / "examples" / "forecast_all_places.py"), "--data",
+                           str(weather_csv), "--places", "ROMA", "--ensemble", "1", "--epochs", "2", "--jobs", "1"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| ROMA |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    data = weather(None, path=weather_csv)
+    s = build_samples(data, ForecastConfig(city="ROMA"), 30)
+    sp = split_by_target_date(s["target_dates"], "2007-12-31", "2008-12-31")
+    clim = climatology(s["target_dates"][sp["train"]], s["y"][sp["train"]])(s["target_dates"][sp["test"]])
+    assert cells[3] == f"{np.abs(clim - s['y'][sp['test']]).mean():.2f}"
+    assert "Targets met on" in proc.stdout

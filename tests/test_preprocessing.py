@@ -201,3 +201,12 @@ def test_stratified_three_way_split_with_fractional_shares():
     tr, va, te = train_val_test_split(y, val_size=0.2, test_size=0.2, stratify=y, seed=0)
     assert [np.bincount(p, minlength=3).tolist() for p in (tr, va, te)] == [[4, 2, 0], [1, 1, 0], [1, 0, 1]]
     assert sorted(np.concatenate([tr, va, te]).tolist()) == sorted(y.tolist())
+
+
+def test_minmax_scaler_treats_a_subnormal_range_as_constant():
+    """Found by hypothesis: a range of 2e-313 overflowed (hi - lo) / range to inf."""
+    x = np.array([[2.22507386e-313], [0.0]])
+    s = MinMaxScaler((-1, 1))
+    z = s.fit_transform(x)               # RuntimeWarnings are errors in this suite
+    assert np.isfinite(z).all() and s.scale_[0] == 2.0
+    np.testing.assert_allclose(s.inverse_transform(z), x, atol=1e-300)

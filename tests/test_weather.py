@@ -37,7 +37,7 @@ def test_missing_and_malformed_values_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"column 'X_humidity', row 3: value malformed \('abc'\)"):
         weather("X", path=p)
     p = _write(tmp_path, head + "20000101,1,1.5,0.8\n2000-13-45,1,2.0,0.5\n")
-    with pytest.raises(ValueError, match="row 3: malformed date"):
+    with pytest.raises(ValueError, match="row 3, column 'DATE': malformed date '2000-13-45'"):
         weather("X", path=p)
     with pytest.raises(FileNotFoundError):
         weather("X", path=tmp_path / "none.csv")
@@ -47,9 +47,11 @@ def test_own_temperature_csv(tmp_path):
     p = _write(tmp_path, "date,temperature\n1901-01-01,-3.2\n1901-01-02,-4.0\n1901-01-03,1.5\n")
     w = load_temperature_csv(p)
     assert w["temp_mean"].tolist() == [-3.2, -4.0, 1.5] and str(w.dates[0]) == "1901-01-01"
-    p = _write(tmp_path, "date,temperature\n1901-01-01,-3.2\n1901-01-03,1.5\n", "gap.csv")
-    with pytest.raises(ValueError, match="2 days apart.*without gaps"):
-        load_temperature_csv(p)
+    p = _write(tmp_path, "date,temperature\n1901-01-01,-3.2\n1901-01-03,1.6\n1901-01-08,2.0\n", "gap.csv")
+    w = load_temperature_csv(p)   # one missing day is interpolated, four are left as a gap
+    assert w["temp_mean"][:3].tolist() == pytest.approx([-3.2, -0.8, 1.6]) and np.isnan(w["temp_mean"][3:7]).all()
+    assert w.notes[0] == "temp_mean: interpolated 1 missing day(s) 1901-01-02"
+    assert w.notes[1].startswith("temp_mean: left a gap of 4 day(s) 1901-01-04 .. 1901-01-07")
     with pytest.raises(ValueError, match="no column 'temp'"):
         load_temperature_csv(p, temperature_column="temp")
 

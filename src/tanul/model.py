@@ -87,20 +87,44 @@ class Sequential:
 
     # ------------------------------------------------------------------ structure
     def add(self, layer: Layer) -> None:
-        """Append a layer (before the model is built)."""
+        """Append a layer (before the model is built).
+
+        Constant time per layer: the layers already in the model are indexed (identities, names
+        and how many of each default-name base there are), so a model of n layers is assembled
+        in O(n), even from a file with tens of thousands of layers.
+        """
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a tanul Layer, got {layer!r}")
         if self.built:
             raise RuntimeError("Sequential.add: the model is already built; create a new model")
-        if any(layer is other for other in self.layers):
+        ids, names, bases = self._layer_index()
+        if id(layer) in ids:
             raise ValueError(f"Sequential.add: layer {layer!r} is already in the model")
         if layer.name is None:
             base = layer._default_name()
-            k = sum(1 for other in self.layers if (other.name or "").rsplit("_", 1)[0] == base)
-            layer.name = f"{base}_{k}"
-        elif any(layer.name == other.name for other in self.layers):
+            layer.name = f"{base}_{bases.get(base, 0)}"
+        elif layer.name in names:
             raise ValueError(f"Sequential.add: duplicate layer name {layer.name!r}")
         self.layers.append(layer)
+        ids.add(id(layer))
+        names.add(layer.name)
+        base = layer.name.rsplit("_", 1)[0]
+        bases[base] = bases.get(base, 0) + 1
+        self._index = (self.layers, len(self.layers), ids, names, bases)
+
+    def _layer_index(self) -> tuple[set[int], set[str], dict[str, int]]:
+        """``(ids, names, count per name base)`` of ``self.layers``, rebuilt only when the list
+        was replaced or changed length behind ``add``'s back."""
+        index = getattr(self, "_index", None)
+        if index is not None and index[0] is self.layers and index[1] == len(self.layers):
+            return index[2], index[3], index[4]
+        ids = {id(other) for other in self.layers}
+        names = {other.name for other in self.layers if other.name is not None}
+        bases: dict[str, int] = {}
+        for other in self.layers:
+            base = (other.name or "").rsplit("_", 1)[0]
+            bases[base] = bases.get(base, 0) + 1
+        return ids, names, bases
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Build every layer for samples of ``input_shape`` and pack the parameters."""
@@ -419,7 +443,8 @@ class Sequential:
         new = type(self).__new__(type(self))
         memo[id(self)] = new
         for key, value in self.__dict__.items():
-            setattr(new, key, copy.deepcopy(value, memo))
+            if key != "_index":  # identities of the old layers: rebuilt on demand
+                setattr(new, key, copy.deepcopy(value, memo))
         if new.built:
             new._flat = FlatParameters(new.layers, new.dtype)
             if getattr(new.optimizer, "built", False):
@@ -436,3 +461,8 @@ class Sequential:
 
     def __repr__(self) -> str:
         return model_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the model as its summary in an HTML table (:func:`tanul.display.model_html`)."""
+        from tanul.display import model_html
+        return model_html(self)

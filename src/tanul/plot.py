@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "plot_precision_recall",
-           "plot_decision_boundary", "plot_images"]
+           "plot_decision_boundary", "plot_images", "optimizer_paths", "animate_optimizer_paths"]
 
 MISCLASSIFIED_COLOR = "red"
 
@@ -468,3 +468,10 @@ def plot_images(images: Any, y_true: Any = None, y_pred: Any = None, *, ncols: i
         elif yp is not None:
             ax.set_title(f"pred {name_of(yp[i])}", fontsize=8)
     return _finish(fig, save)
+
+
+# ---------------------------------------------------------------------- optimisers on 2-D surfaces
+from tanul.plot_paths import animate_optimizer_paths, optimizer_paths  # noqa: E402
+from tanul.protocol import register_history_plotter  # noqa: E402
+
+register_history_plotter(plot_history)  # History.plot and LivePlot draw through tanul.protocol

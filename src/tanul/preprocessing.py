@@ -196,7 +196,8 @@ class MinMaxScaler(_Scaler):
         self.n_samples_seen_, self.n_features_in_ = a.shape
         self.data_min_, self.data_max_ = a.min(axis=0), a.max(axis=0)
         self.data_range_ = self.data_max_ - self.data_min_
-        # scikit-learn's _handle_zeros_in_scale: ranges at round-off level count as zero
+        # a range below 10·eps counts as constant, as in scikit-learn (a subnormal range would
+        # overflow (hi − lo) / range)
         rng = np.where(self.data_range_ < 10 * np.finfo(np.float64).eps, 1.0, self.data_range_)
         lo, hi = self.feature_range
         self.scale_ = (hi - lo) / rng
@@ -326,6 +327,8 @@ def train_val_test_split(*arrays: Any, val_size: float | int = 0.15, test_size: 
     With ``shuffle=False`` the order is kept: training first, then validation, then test (a
     chronological split for time series).
 
+    Examples
+    --------
     >>> t = np.arange(10)
     >>> [p.tolist() for p in train_val_test_split(t, val_size=2, test_size=3, shuffle=False)]
     [[0, 1, 2, 3, 4], [5, 6], [7, 8, 9]]
@@ -366,6 +369,8 @@ def batches(*arrays: Any, batch_size: int, shuffle: bool = False, seed: int | No
             drop_last: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
     """Yield aligned mini-batches ``(x_b, y_b, ...)`` of ``batch_size`` samples.
 
+    Examples
+    --------
     >>> [b[0].tolist() for b in batches(np.arange(5), batch_size=2)]
     [[0, 1], [2, 3], [4]]
     """

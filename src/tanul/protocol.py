@@ -21,6 +21,10 @@ Optimisers and callbacks sit *below* the model: they never import :mod:`tanul.mo
   hooks holds ``loss``, the metric values and ``val_*`` entries (floats) at ``on_epoch_end``,
   and ``size``/``loss`` at ``on_batch_end``.
 
+* :class:`HistoryPlotter`: drawing learning curves, seen from the callbacks
+  (``History.plot``, ``LivePlot``). :mod:`tanul.plot` registers its ``plot_history`` with
+  :func:`register_history_plotter` when it is imported, as :mod:`tanul.io` registers the store.
+
 * :class:`ModelStore`: persistence, seen from the model. The model's ``save``/``save_weights``/
   ``load_weights``/``save_checkpoint`` methods delegate to the store registered with
   :func:`register_store`; :mod:`tanul.io` registers itself when it is imported (``import
@@ -38,7 +42,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 __all__ = ["TrainingDivergedError", "TrainingProblem", "FullBatchOptimizer", "CallbackTarget",
-           "ModelStore", "register_store", "model_store"]
+           "ModelStore", "register_store", "model_store", "HistoryPlotter", "register_history_plotter",
+           "history_plotter"]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -129,3 +134,30 @@ def model_store() -> ModelStore:
     if not _store:  # pragma: no cover - import tanul always registers tanul.io
         raise RuntimeError("no model store is registered: import tanul (or tanul.io) first")
     return _store[0]
+
+
+@runtime_checkable
+class HistoryPlotter(Protocol):
+    """Draws learning curves: ``plotter(history, metrics=None, save=None) -> Figure``, where
+    ``history`` is a ``History`` or a dict ``{"loss": [...], "val_loss": [...], ...}``
+    (:func:`tanul.plot.plot_history` is the implementation)."""
+
+    def __call__(self, history: Any, metrics: list[str] | None = None, *, save: Any = None) -> Any: ...
+
+
+_history_plotter: list[HistoryPlotter] = []
+
+
+def register_history_plotter(plotter: HistoryPlotter) -> None:
+    """Make ``plotter`` the one ``History.plot`` and ``LivePlot`` use (the last wins)."""
+    if not callable(plotter):
+        raise TypeError(f"register_history_plotter: expected a function (history, metrics=None, save=None) "
+                        f"-> Figure, got {plotter!r}")
+    _history_plotter[:] = [plotter]
+
+
+def history_plotter() -> HistoryPlotter:
+    """The registered :class:`HistoryPlotter` (``tanul.plot.plot_history`` once ``tanul`` is imported)."""
+    if not _history_plotter:  # pragma: no cover - import tanul always registers tanul.plot
+        raise RuntimeError("no history plotter is registered: import tanul (or tanul.plot) first")
+    return _history_plotter[0]

@@ -242,3 +242,94 @@ def test_sizes_and_errors():
         ops.im2col(np.zeros((3, 4, 4)), 2, 2)
     with pytest.raises(ValueError, match="at most half"):
         ops.maxpool2d_forward(np.zeros((1, 1, 4, 4)), 2, 2, 2, 2)
+
+
+# ------------------------------------------------------------------ blocked, fused kernels
+@pytest.mark.parametrize("N,C,H,W,F,k,s,p", CONV_CASES)
+@pytest.mark.parametrize("blocks,block_bytes", [(2, 1), (3, 600), (2, 1 << 20)])
+def test_blocked_conv_matches_naive_with_tanh(monkeypatch, N, C, H, W, F, k, s, p, blocks,
+                                              block_bytes):
+    monkeypatch.setattr(ops, "BLOCKS", blocks)
+    monkeypatch.setattr(ops, "BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(5)
+    N = N * 5  # several blocks, split over the threads
+    x = rng.standard_normal((N, C, H, W))
+    Wt = rng.standard_normal((F, C, k, k))
+    b = rng.standard_normal(F)
+    y, cols = ops.conv2d_forward_blocked(x, Wt, b, s, p, lambda z: np.tanh(z, out=z))
+    ref_z = naive_conv(x, Wt, b, s, p)
+    np.testing.assert_allclose(y, np.tanh(ref_z), rtol=1e-12, atol=1e-12)
+    y2, none = ops.conv2d_forward_blocked(x, Wt, b, s, p, keep_cols=False)
+    assert none is None
+    np.testing.assert_allclose(y2, ref_z, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(cols, ops.im2col(x, k, k, s, p))
+    dy = rng.standard_normal(y.shape)
+
+    def tanh_grad(yy, g, out):
+        np.copyto(out, g * (1 - yy * yy))
+
+    dx, dW, db = ops.conv2d_backward_blocked(dy, cols, Wt, x.shape, s, p, y=y,
+                                             activation_grad=tanh_grad)
+    rdx, rdW, rdb = naive_conv_backward(x, Wt, dy * (1 - np.tanh(ref_z) ** 2), s, p)
+    np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dW, rdW, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(db, rdb, rtol=1e-10, atol=1e-10)
+    gW, gb = np.full_like(Wt, 7.0), np.full_like(b, 7.0)
+    none, rW, rb = ops.conv2d_backward_blocked(dy, cols, Wt, x.shape, s, p, y=y,
+                                               activation_grad=tanh_grad, dW=gW, db=gb,
+                                               need_dx=False)
+    assert none is None and rW is gW and rb is gb
+    np.testing.assert_array_equal(gW, dW)
+
+
+def test_blocked_results_do_not_depend_on_the_thread_count(monkeypatch):
+    from tanul.ops import parallel
+    monkeypatch.setattr(ops, "BLOCKS", 4)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((40, 3, 12, 12)).astype(np.float32)
+    Wt = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    runs = []
+    old = parallel.num_threads()
+    try:
+        for t in (1, 2, 3):
+            parallel.set_num_threads(t)
+            y, cols = ops.conv2d_forward_blocked(x, Wt, b, 1, 1)
+            assert y.dtype == np.float32 and cols.dtype == np.float32
+            runs.append((y.copy(), *ops.conv2d_backward_blocked(np.ones_like(y), cols, Wt, x.shape,
+                                                                 1, 1)))
+    finally:
+        parallel.set_num_threads(old)
+    for other in runs[1:]:
+        for a, c in zip(runs[0], other):
+            np.testing.assert_array_equal(a, c)
+
+
+def test_blocked_reuses_a_matching_cols_buffer():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 2, 6, 6))
+    Wt = rng.standard_normal((3, 2, 3, 3))
+    buf = np.empty((18, 4 * 16))
+    _, cols = ops.conv2d_forward_blocked(x, Wt, None, 1, 0, cols_out=buf)
+    assert cols is buf
+    _, cols = ops.conv2d_forward_blocked(x, Wt, None, 1, 0, cols_out=np.empty((18, 8)))
+    assert cols is not buf and cols.shape == (18, 64)
+
+
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 1, 0)])
+def test_pooling_keeps_the_channel_major_layout_and_the_values(k, s, p):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 3, 8, 8))
+    xc = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)  # same values
+    assert ops.channel_major(xc) and not ops.channel_major(x)
+    y, arg = ops.maxpool2d_forward(x, k, k, s, p)
+    yc, argc = ops.maxpool2d_forward(xc, k, k, s, p)
+    assert ops.channel_major(yc) and ops.channel_major(argc)
+    np.testing.assert_array_equal(yc, y)
+    np.testing.assert_array_equal(argc, arg)
+    dy = rng.standard_normal(y.shape)
+    ref = ops.maxpool2d_backward(dy, arg, x.shape, k, k, s, p)
+    np.testing.assert_array_equal(ops.maxpool2d_backward(dy, argc, x.shape, k, k, s, p), ref)
+    np.testing.assert_allclose(naive_maxpool_backward(x, dy, k, s, p), ref, rtol=1e-12, atol=1e-12)
+    assert ops.channel_major(ops.pad_nchw(xc, 1)) and not ops.channel_major(ops.pad_nchw(x, 1))
+    np.testing.assert_array_equal(ops.pad_nchw(xc, 1), naive_pad(x, 1, 1))

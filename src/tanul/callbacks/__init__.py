@@ -1,6 +1,7 @@
 """Callbacks: hooks into ``fit`` (Keras semantics)."""
 
 from tanul.callbacks.base import Callback, CallbackList, History, Lambda
+from tanul.callbacks.live import LivePlot
 from tanul.callbacks.progress import ProgressBar
 from tanul.callbacks.training import (
     CSVLogger,
@@ -13,4 +14,4 @@ from tanul.callbacks.training import (
 
 __all__ = ["Callback", "CallbackList", "History", "Lambda", "ProgressBar", "EarlyStopping",
            "ModelCheckpoint", "TerminateOnNaN", "CSVLogger", "LearningRateScheduler",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau", "LivePlot"]

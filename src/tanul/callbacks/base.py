@@ -94,6 +94,12 @@ class History(Callback):
     def keys(self):
         return self.history.keys()
 
+    def plot(self, metrics: list[str] | None = None, **kwargs: Any):
+        """Learning curves of this history: :func:`tanul.plot.plot_history` (needs matplotlib),
+        reached through :func:`tanul.protocol.history_plotter`. Returns the Figure."""
+        from tanul.protocol import history_plotter
+        return history_plotter()(self, metrics, **kwargs)
+
     def get_state(self):
         return {"history": self.history, "epoch": self.epoch, "best_epoch": self.best_epoch}
 

@@ -18,7 +18,9 @@ class ProgressBar(Callback):
     """The default display at ``verbose=1``.
 
     Uses ``tqdm`` when it is installed (extra ``progress``): one bar per epoch, with samples/s,
-    ETA and the running loss. Without tqdm, or at ``verbose=2``, it prints one line per epoch.
+    ETA and the running loss; in Jupyter the ipywidgets bar when ipywidgets is installed (extra
+    ``notebooks``), else the text bar (no ``tqdm.auto`` warning). Without tqdm, or at
+    ``verbose=2``, it prints one line per epoch.
     Output goes to ``stderr`` unless ``file`` is given.
     """
 
@@ -33,11 +35,8 @@ class ProgressBar(Callback):
         self.samples = (logs or {}).get("samples", 0)
         self._tqdm = None
         if self.verbose == 1:
-            try:
-                from tqdm.auto import tqdm
-                self._tqdm = tqdm
-            except ImportError:
-                self._tqdm = None
+            from tanul.callbacks.live import progress_bar_class  # widgets in Jupyter, text elsewhere
+            self._tqdm = progress_bar_class()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()

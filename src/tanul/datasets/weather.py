@@ -49,6 +49,7 @@ class WeatherData:
     cities: list[str] = field(default_factory=list)
     units: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    notes: list[str] = field(default_factory=list)  #: what the loader did (interpolated gaps...)
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:
@@ -91,23 +92,27 @@ def _fetch(cache_dir: Any) -> Path:
                         "CSV file or its folder")
 
 
-def _parse_date(text: str, path: Path, row: int) -> np.datetime64:
+def _parse_date(text: str, path: Path, row: int, date_format: str | None = None,
+                column: str = "DATE") -> np.datetime64:
     t = text.strip()
     try:
+        if date_format:
+            import datetime as _dt
+            return np.datetime64(_dt.datetime.strptime(t, date_format).date(), "D")
         if len(t) == 8 and t.isdigit():
             return np.datetime64(f"{t[:4]}-{t[4:6]}-{t[6:]}", "D")
+        if len(t) != 10:
+            raise ValueError(t)
         return np.datetime64(t, "D")
     except ValueError:
-        raise ValueError(f"{path}: row {row}: malformed date {text!r} (expected YYYYMMDD or "
-                         "YYYY-MM-DD)") from None
+        want = date_format or "YYYYMMDD or YYYY-MM-DD"
+        raise ValueError(f"{path}: row {row}, column {column!r}: malformed date {text[:40]!r} (expected "
+                         f"{want})") from None
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        raise ValueError(f"{path}: the file is empty")
-    return [h.strip() for h in rows[0]], [r for r in rows[1:] if r and any(c.strip() for c in r)]
+    header, rows, _ = _read_rows(path, ",")
+    return header, rows
 
 
 def _column(rows: list[list[str]], j: int, name: str, path: Path) -> np.ndarray:
@@ -179,35 +184,136 @@ def weather(city: str | None = "BUDAPEST", path: str | os.PathLike | None = None
 
 
 def load_temperature_csv(path: str | os.PathLike, date_column: str = "date",
-                         temperature_column: str = "temperature", city: str = "CUSTOM") -> WeatherData:
-    """Load any daily series: a CSV with a header, a date column (``YYYY-MM-DD`` or ``YYYYMMDD``)
-    and a temperature column in °C, one row per day, consecutive days, no gaps.
+                         temperature_column: str = "temperature", city: str = "CUSTOM", *, sep: str = ",",
+                         date_format: str | None = None, decimal: str = ".", inputs: Any = (),
+                         max_gap: int = 3) -> WeatherData:
+    """Load any daily series: a CSV with a header, a date column and a temperature column in °C.
 
-    Example file::
+    Example file (``sep=";", decimal=","``, as the Hungarian weather service exports)::
 
-        date,temperature
-        1901-01-01,-3.2
-        1901-01-02,-4.0
+        date;temperature;pressure
+        2020-10-25;9,8;1012,3
+        2020-10-26;11,2;1009,8
 
-    Returns a :class:`WeatherData` with the single column ``temp_mean``, ready for
-    :func:`tanul.forecast.run_forecast` (temperature-only features).
+    Parameters
+    ----------
+    date_column, temperature_column : str
+        Header names of the date and the temperature.
+    sep, decimal : str
+        Field separator and decimal mark (``","`` turns ``"9,8"`` into 9.8).
+    date_format : str, optional
+        A :func:`datetime.strptime` format (``"%Y.%m.%d"``); default ``YYYY-MM-DD`` or ``YYYYMMDD``.
+    inputs : sequence of str
+        Further numeric columns to load (they become inputs of the forecast).
+    max_gap : int, default 3
+        Runs of up to ``max_gap`` missing days (absent rows or empty cells) are filled by linear
+        interpolation and listed in ``notes``; longer gaps stay NaN, so that the forecast's
+        windows that cross them are dropped (never filled silently).
+
+    Returns a :class:`WeatherData` with the columns ``temp_mean`` and each input, one row per
+    calendar day from the first to the last date.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the row and the column: a missing column, a short row, a malformed date,
+        duplicate or unsorted dates, a non-numeric cell, a field too large for the CSV reader.
     """
     file = Path(path)
-    if not file.exists():
+    if not file.is_file():
         raise FileNotFoundError(f"load_temperature_csv: no such file {file}")
-    header, rows = _read_csv(file)
-    for c in (date_column, temperature_column):
+    if not isinstance(sep, str) or len(sep) != 1 or sep in "\"\r\n":
+        raise ValueError(f"{file}: --sep must be one character (not a quote or newline), got {sep!r}")
+    if decimal not in (".", ","):
+        raise ValueError(f"{file}: --decimal must be '.' or ',', got {decimal!r}")
+    if decimal == sep:
+        raise ValueError(f"{file}: --decimal and --sep are both {sep!r}")
+    inputs = [str(c) for c in (inputs or ())]
+    header, rows, lines = _read_rows(file, sep)
+    wanted = [date_column, temperature_column, *inputs]
+    for c in wanted:
         if c not in header:
-            raise ValueError(f"{file}: no column {c!r}; the header has {', '.join(header)}")
-    di = header.index(date_column)
-    dates = np.array([_parse_date(r[di], file, i + 2) for i, r in enumerate(rows)], dtype="datetime64[D]")
+            raise ValueError(f"{file}: no column {c!r}; the header (sep {sep!r}) has {', '.join(header)}")
+    idx = {c: header.index(c) for c in wanted}
+    need = max(idx.values()) + 1
+    for r, line in zip(rows, lines):
+        if len(r) < need:
+            short = [c for c in wanted if idx[c] >= len(r)]
+            raise ValueError(f"{file}: row {line} has {len(r)} field(s), the header has {len(header)} "
+                             f"(no value for column {short[0]!r})")
+    di = idx[date_column]
+    dates = np.array([_parse_date(r[di], file, line, date_format, date_column) for r, line in zip(rows, lines)],
+                     dtype="datetime64[D]")
     if len(dates) < 2:
         raise ValueError(f"{file}: expected at least 2 days of data, got {len(dates)}")
     steps = np.diff(dates).astype(int)
-    if (steps != 1).any():
-        i = int(np.flatnonzero(steps != 1)[0])
-        raise ValueError(f"{file}: rows {i + 2} and {i + 3} are {steps[i]} days apart ({dates[i]} -> "
-                         f"{dates[i + 1]}); expected consecutive days without gaps")
-    temp = _column(rows, header.index(temperature_column), temperature_column, file)
-    return WeatherData(dates=dates, columns={"temp_mean": temp}, city=city.upper(), cities=[city.upper()],
-                       units={"temp_mean": "°C"}, source=str(file))
+    if (steps <= 0).any():
+        i = int(np.flatnonzero(steps <= 0)[0])
+        what = "duplicate date" if steps[i] == 0 else "dates not in increasing order"
+        raise ValueError(f"{file}: row {lines[i + 1]}, column {date_column!r}: {what} ({dates[i + 1]} after "
+                         f"{dates[i]} on row {lines[i]}); expected one row per day, sorted")
+    n = int((dates[-1] - dates[0]).astype(int)) + 1
+    pos = (dates - dates[0]).astype(int)
+    full = dates[0] + np.arange(n)
+    columns, notes = {}, []
+    for c in [temperature_column, *inputs]:
+        v = np.full(n, np.nan)
+        v[pos] = [_number(r[idx[c]], decimal, file, line, c) for r, line in zip(rows, lines)]
+        name = "temp_mean" if c == temperature_column else c
+        columns[name] = _fill_gaps(v, full, max_gap, name, notes)
+    units = {k: ("°C" if k == "temp_mean" else "") for k in columns}
+    key = city.upper()
+    return WeatherData(dates=full, columns=columns, city=key, cities=[key], units=units, source=str(file),
+                       notes=notes)
+
+
+def _read_rows(file: Path, sep: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, non-empty rows and their line numbers; CSV errors name the line."""
+    rows, lines = [], []
+    with open(file, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=sep)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise ValueError(f"{file}: the file is empty")
+            for r in reader:
+                if r and any(c.strip() for c in r):
+                    rows.append(r)
+                    lines.append(reader.line_num)
+        except csv.Error as exc:
+            raise ValueError(f"{file}: row {reader.line_num}: unreadable CSV ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return [h.strip() for h in header], rows, lines
+
+
+def _number(cell: str, decimal: str, file: Path, line: int, column: str) -> float:
+    t = cell.strip()
+    if t == "" or t.upper() in ("NA", "NAN", "-9999"):
+        return float("nan")  # a missing value: the gap rule decides
+    if decimal == ",":
+        t = t.replace(",", ".")
+    try:
+        v = float(t)
+    except ValueError:
+        v = float("nan")
+    if not np.isfinite(v) or len(t) > 64:
+        raise ValueError(f"{file}: row {line}, column {column!r}: not a number ({cell[:40]!r}"
+                         f"{'...' if len(cell) > 40 else ''}; decimal mark {decimal!r})")
+    return v
+
+
+def _fill_gaps(v: np.ndarray, dates: np.ndarray, max_gap: int, name: str, notes: list[str]) -> np.ndarray:
+    """Interpolate runs of at most ``max_gap`` NaN between two values; report each run."""
+    miss = ~np.isfinite(v)
+    if not miss.any():
+        return v
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], miss.astype(int), [0]])))
+    for a, b in zip(edges[::2], edges[1::2]):   # missing rows a .. b-1
+        span = f"{dates[a]}" + (f" .. {dates[b - 1]}" if b - 1 > a else "")
+        if b - a <= max_gap and a > 0 and b < len(v):
+            v[a:b] = np.interp(np.arange(a, b), [a - 1, b], [v[a - 1], v[b]])
+            notes.append(f"{name}: interpolated {b - a} missing day(s) {span}")
+        else:
+            notes.append(f"{name}: left a gap of {b - a} day(s) {span} (windows crossing it are dropped)")
+    return v

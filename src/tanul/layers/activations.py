@@ -78,6 +78,12 @@ class Sigmoid(_Elementwise):
     def _df(self, y, dy):
         return A.sigmoid_backward(y, dy)
 
+    def _df_into(self, y, dy, out):
+        """``out = dy · y(1 − y)``."""
+        np.subtract(1, y, out=out)
+        np.multiply(out, y, out=out)
+        np.multiply(out, dy, out=out)
+
 
 class Tanh(_Elementwise):
     """Hyperbolic tangent; backward 1 − y²."""
@@ -91,6 +97,12 @@ class Tanh(_Elementwise):
     def _df(self, y, dy):
         return A.tanh_backward(y, dy)
 
+    def _df_into(self, y, dy, out):
+        """``out = dy · (1 − y²)`` in three passes, no temporaries (``out`` may be strided)."""
+        np.multiply(y, y, out=out)
+        np.subtract(1, out, out=out)
+        np.multiply(out, dy, out=out)
+
 
 class ReLU(_Elementwise):
     """max(0, z); backward passes the gradient where z > 0 (0 at z = 0)."""
@@ -103,6 +115,10 @@ class ReLU(_Elementwise):
 
     def _df(self, y, dy):
         return A.relu_backward(y, dy)
+
+    def _df_into(self, y, dy, out):
+        """``out = dy · [y > 0]``."""
+        np.multiply(dy, y > 0, out=out)
 
 
 class LeakyReLU(_Elementwise):
@@ -173,10 +189,17 @@ class PReLU(Layer):
             raise ValueError(f"PReLU: expected alpha_init to be a finite float, got alpha_init={alpha_init!r}")
         self.alpha_init = float(alpha_init)
 
-    def build(self, input_shape, rng, dtype=np.float32):
+    def param_shapes(self, input_shape):
         if len(input_shape) < 1:
             raise ValueError(f"{self._label()}: expected input with a feature axis, got shape {input_shape}")
-        self.params["alpha"] = np.full((input_shape[0],), self.alpha_init, dtype=dtype)
+        return {"alpha": (int(input_shape[0]),)}
+
+    def state_shapes(self, input_shape):
+        return {}
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        shapes = self.param_shapes(input_shape)
+        self.params["alpha"] = np.full(shapes["alpha"], self.alpha_init, dtype=dtype)
         super().build(input_shape, rng, dtype)
 
     def _alpha(self, ndim: int) -> np.ndarray:

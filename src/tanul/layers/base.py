@@ -83,7 +83,8 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        LAYERS.setdefault(cls.__name__, cls)
+        if not cls.__name__.startswith("_"):  # private helpers are never reachable by name
+            LAYERS.setdefault(cls.__name__, cls)
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name):
@@ -125,6 +126,20 @@ class Layer:
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of one output sample for one input sample of ``input_shape`` (default: same)."""
         return tuple(input_shape)
+
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]] | None:
+        """Shapes of the parameters ``build(input_shape)`` creates, computed without allocating
+        them (and raising ``build``'s errors for a wrong ``input_shape``).
+
+        Model loading checks these against the file before anything is built. The default is
+        ``{}`` for a layer that keeps ``Layer.build`` and ``None`` ("unknown") for one that
+        overrides ``build`` without overriding this method.
+        """
+        return {} if type(self).build is Layer.build else None
+
+    def state_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]] | None:
+        """Shapes of the ``state`` arrays ``build(input_shape)`` creates (see :meth:`param_shapes`)."""
+        return {} if type(self).build is Layer.build else None
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments; ``type(self)(**cfg)`` rebuilds an equal unbuilt layer."""
@@ -198,11 +213,17 @@ def get(identifier: Any, custom_objects: dict[str, type] | None = None) -> Layer
         identifier = {"class_name": identifier, "config": {}}
     if isinstance(identifier, dict) and "class_name" in identifier:
         cname = identifier["class_name"]
-        if cname not in table:
+        if not isinstance(cname, str):
+            raise TypeError(f"Expected a layer class name (a str), got {cname!r:.80}")
+        if cname not in table or (cname.startswith("_") and cname not in (custom_objects or {})):
             raise ValueError(
                 f"Unknown layer class {cname!r}. Known: "
                 f"{', '.join(sorted(n for n in table if not n.startswith('_')))}. "
                 "Register custom layers with tanul.register_layer or pass custom_objects=."
             )
-        return table[cname].from_config(dict(identifier.get("config", {})))
+        config = identifier.get("config", {})
+        if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+            raise TypeError(f"{cname}: expected the layer config to be an object of keyword "
+                            f"arguments, got {config!r:.80}")
+        return table[cname].from_config(dict(config))
     raise TypeError(f"Expected a Layer, a layer class name or a config dict, got {identifier!r}")

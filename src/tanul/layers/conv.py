@@ -156,13 +156,23 @@ class Conv2D(Layer):
         self.input_shape = None  # rebuilding for another shape is allowed
         c, h, w = check_image_shape(self, input_shape)
         out_shape = self.output_shape((c, h, w))
-        kh, kw = self.kernel_size
-        self.params["W"] = self.kernel_initializer((self.filters, c, kh, kw), rng, dtype)
+        shapes = self.param_shapes((c, h, w))
+        self.params["W"] = self.kernel_initializer(shapes["W"], rng, dtype)
         if self.use_bias:
-            self.params["b"] = self.bias_initializer((self.filters,), rng, dtype)
+            self.params["b"] = self.bias_initializer(shapes["b"], rng, dtype)
         if self.activation is not None:
             self.activation.build(out_shape, rng, dtype)
         super().build((c, h, w), rng, dtype)
+
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        c, _, _ = check_image_shape(self, input_shape)
+        shapes = {"W": (self.filters, c, *self.kernel_size)}
+        if self.use_bias:
+            shapes["b"] = (self.filters,)
+        return shapes
+
+    def state_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return {}
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, h, w = check_image_shape(self, input_shape)
@@ -175,20 +185,52 @@ class Conv2D(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         check_image_input(self, x)
-        z, cols = ops.conv2d_forward(x, self.params["W"], self.params.get("b"),
-                                     self.strides, self.pad)
-        self._cache = (cols, x.shape)
-        if self.activation is not None:
-            return self.activation.forward(z, training=training)
-        return z
+        act = self.activation
+        f_inplace = None if act is None else getattr(act, "_f_inplace", None)
+        if act is not None and f_inplace is None:  # an activation that needs its input: unfused
+            z, cols = ops.conv2d_forward(x, self.params["W"], self.params.get("b"),
+                                         self.strides, self.pad)
+            self._cache = (cols, None, x.shape, False)
+            return act.forward(z, training=training)
+        # Blocked kernel (ops.conv2d_forward_blocked), activation applied in place per block.
+        # Training keeps the im2col columns and the output for backward, the columns in a
+        # buffer reused batch after batch; inference keeps only a reference to x (backward, if
+        # ever called, recomputes both), so predict's next batch does not coexist with this one.
+        ws = self.__dict__.setdefault("_workspace", {})
+        y, cols = ops.conv2d_forward_blocked(x, self.params["W"], self.params.get("b"),
+                                             self.strides, self.pad, f_inplace,
+                                             keep_cols=training, cols_out=ws.get("cols"))
+        if cols is not None:
+            ws["cols"] = cols
+        self._cache = (cols, None if training else x, x.shape, True)
+        if act is not None:
+            act._cache = y if training else None  # the output, for the derivative
+        return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        cols, x_shape = self._need_cache()
-        if self.activation is not None:
-            dy = self.activation.backward(dy)
-        dx, _, _ = ops.conv2d_backward(dy, cols, self.params["W"], x_shape, self.strides,
-                                       self.pad, dW=self.grads["W"], db=self.grads.get("b"),
-                                       need_dx=self.input_grad)
+        cols, x, x_shape, fused = self._need_cache()
+        act = self.activation
+        if not fused:
+            dy = act.backward(dy)
+            dx, _, _ = ops.conv2d_backward(dy, cols, self.params["W"], x_shape, self.strides,
+                                           self.pad, dW=self.grads["W"], db=self.grads.get("b"),
+                                           need_dx=self.input_grad)
+            return dx
+        y = None
+        if cols is None:  # forward ran in inference mode: recompute the columns and the output
+            y, cols = ops.conv2d_forward_blocked(
+                x, self.params["W"], self.params.get("b"), self.strides, self.pad,
+                None if act is None else act._f_inplace)
+        grad = None
+        if act is not None:
+            grad = getattr(act, "_df_into", None) or (
+                lambda y, g, out: np.copyto(out, act._df(y, g)))
+            if y is None:
+                y = act._need_cache()
+        dx, _, _ = ops.conv2d_backward_blocked(
+            dy, cols, self.params["W"], x_shape, self.strides, self.pad,
+            y=y, activation_grad=grad,
+            dW=self.grads["W"], db=self.grads.get("b"), need_dx=self.input_grad)
         return dx
 
     def get_config(self) -> dict[str, Any]:

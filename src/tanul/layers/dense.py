@@ -71,7 +71,7 @@ class Dense(Layer):
         if reg is not None:
             self.regularizers["W"] = reg
 
-    def build(self, input_shape, rng, dtype=np.float32):
+    def param_shapes(self, input_shape):
         if len(input_shape) == 0:
             raise ValueError(
                 f"{self._label()}: expected input of shape (N, features), got one value per sample "
@@ -82,9 +82,19 @@ class Dense(Layer):
                 f"{self._label()}: expected input of shape (N, features), got a sample shape "
                 f"{tuple(input_shape)}; add a Flatten() layer before Dense"
             )
-        self.params["W"] = self.kernel_initializer((input_shape[0], self.units), rng, dtype)
+        shapes = {"W": (int(input_shape[0]), self.units)}
         if self.use_bias:
-            self.params["b"] = self.bias_initializer((self.units,), rng, dtype)
+            shapes["b"] = (self.units,)
+        return shapes
+
+    def state_shapes(self, input_shape):
+        return {}
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        shapes = self.param_shapes(input_shape)
+        self.params["W"] = self.kernel_initializer(shapes["W"], rng, dtype)
+        if self.use_bias:
+            self.params["b"] = self.bias_initializer(shapes["b"], rng, dtype)
         if self.activation is not None:
             self.activation.build((self.units,), rng, dtype)
         super().build(input_shape, rng, dtype)

@@ -39,6 +39,12 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.rng: np.random.Generator | None = None
 
+    def param_shapes(self, input_shape):
+        return {}
+
+    def state_shapes(self, input_shape):
+        return {}
+
     def build(self, input_shape, rng, dtype=np.float32):
         self.rng = rng
         super().build(input_shape, rng, dtype)

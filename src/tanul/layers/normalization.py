@@ -84,6 +84,14 @@ class BatchNorm2D(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return check_image_shape(self, input_shape)
 
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        c = int(self.output_shape(input_shape)[0])
+        return {"gamma": (c,), "beta": (c,)}
+
+    def state_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        c = int(self.output_shape(input_shape)[0])
+        return {"running_mean": (c,), "running_var": (c,)}
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         check_image_input(self, x)
         return self._forward_any(x, training, axes=(0, 2, 3))
@@ -167,6 +175,13 @@ class BatchNorm(BatchNorm2D):
         self.state["running_mean"] = np.zeros(f, dtype=dtype)
         self.state["running_var"] = np.ones(f, dtype=dtype)
         Layer.build(self, shape, rng, dtype)
+
+    # the same shapes as BatchNorm2D's, declared here because this class has its own build
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return super().param_shapes(input_shape)
+
+    def state_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return super().state_shapes(input_shape)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         shape = tuple(input_shape)

@@ -53,6 +53,12 @@ class _Pool2D(Layer):
             raise ValueError(f"{self._label()} on input {format_shape((c, h, w))}: {e}") from None
         return (c, oh, ow)
 
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return {}
+
+    def state_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return {}
+
     def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
               dtype: Any = np.float32) -> None:
         self.input_shape = None
@@ -147,6 +153,12 @@ class GlobalAvgPool2D(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, _, _ = check_image_shape(self, input_shape)
         return (c,)
+
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return {}
+
+    def state_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return {}
 
     def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
               dtype: Any = np.float32) -> None:

@@ -84,6 +84,8 @@ class Metric:
     **kwargs
         Passed on to ``fn`` (e.g. ``average="macro"``).
 
+    Examples
+    --------
     >>> import numpy as np
     >>> m = Metric(C.f1, "f1_macro", "labels", average="macro")
     >>> m

@@ -44,11 +44,12 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from tanul.ops.parallel import parallel_for
+from tanul.ops.parallel import num_threads, parallel_for, parallel_gemms
 
 __all__ = [
     "conv_output_size", "conv_param_count", "resolve_padding", "pad_nchw",
     "im2col", "col2im", "conv2d_forward", "conv2d_backward",
+    "conv2d_forward_blocked", "conv2d_backward_blocked", "channel_major", "empty_nchw",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
 ]
 
@@ -113,6 +114,8 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 
     padding : int, "same" or "valid"
         Zero padding per side (see :func:`resolve_padding`).
 
+    Examples
+    --------
     >>> conv_output_size(28, 5, padding=2), conv_output_size(28, 2, stride=2)
     (28, 14)
     >>> conv_output_size(3, 5)
@@ -144,13 +147,33 @@ def conv_param_count(c_in: int, c_out: int, kernel: int | Pair, use_bias: bool =
 
 
 # ---------------------------------------------------------------------------- im2col
+def channel_major(x: np.ndarray) -> bool:
+    """Whether ``x`` (N, C, H, W) is laid out channel by channel (a transposed view of a
+    ``(C, N, H, W)`` array, as the outputs of the conv kernels are)."""
+    return x.ndim == 4 and x.shape[0] > 1 and x.shape[1] > 1 and abs(x.strides[1]) > abs(x.strides[0])
+
+
+def empty_nchw(shape: tuple[int, int, int, int], dtype: Any, like: np.ndarray | None = None,
+               fill: Any = None) -> np.ndarray:
+    """A new (N, C, H, W) array laid out as ``like`` is: channel-major (a transposed view of a
+    C-contiguous ``(C, N, H, W)`` array) when ``like`` is, else C-contiguous. Element-wise work
+    on arrays of the same layout runs along memory; mixed layouts cost up to 10x more."""
+    N, C, H, W = shape
+    alloc = np.empty if fill is None else (np.zeros if fill == 0 else None)
+    if like is not None and channel_major(like):
+        a = (alloc((C, N, H, W), dtype) if alloc else np.full((C, N, H, W), fill, dtype))
+        return a.transpose(1, 0, 2, 3)
+    return alloc((N, C, H, W), dtype) if alloc else np.full((N, C, H, W), fill, dtype)
+
+
 def pad_nchw(x: np.ndarray, pad: int | Pair, value: float = 0.0) -> np.ndarray:
-    """``x`` padded by ``pad`` pixels with ``value`` on each side of H and W (no copy if 0)."""
+    """``x`` padded by ``pad`` pixels with ``value`` on each side of H and W (no copy if 0),
+    in ``x``'s layout (see :func:`empty_nchw`)."""
     ph, pw = _pair(pad, "pad", "pad_nchw", minimum=0)
     if ph == 0 and pw == 0:
         return x
     N, C, H, W = x.shape
-    xp = np.empty((N, C, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
+    xp = empty_nchw((N, C, H + 2 * ph, W + 2 * pw), x.dtype, like=x)
     # fill only the border, then copy the interior once
     if ph:
         xp[:, :, :ph] = value
@@ -354,6 +377,198 @@ def conv2d_backward(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
     return col2im(dcols, x_shape, kh, kw, stride, pad), dW, db
 
 
+# ---------------------------------------------------------------------------- fused, blocked
+#: Blocks per batch in the blocked kernels below (a fixed number, so that the block sums, and
+#: therefore the results, do not depend on the thread count), and the most bytes of im2col
+#: columns one block may take (bounds the work memory of inference on large batches).
+BLOCKS = 2
+BLOCK_BYTES = 4 << 20
+
+
+def _block_size(n: int, per_sample_bytes: int, training: bool = True) -> int:
+    """Samples per block: ``⌈n / BLOCKS⌉`` in training (a fixed split: the gradient's block
+    sums do not depend on the thread count); in inference one block per thread, at most
+    :data:`BLOCK_BYTES` of columns each (the work memory stays small on large batches)."""
+    parts = BLOCKS if training else max(1, num_threads())
+    return max(1, min(-(-n // parts), BLOCK_BYTES // max(per_sample_bytes, 1)))
+
+
+def _geometry(x_shape, W_shape, stride, pad, who):
+    N, C, H, Wd = (int(d) for d in x_shape)
+    C_out, C2, kh, kw = W_shape
+    if C2 != C:
+        raise ValueError(f"{who}: kernel expects {C2} input channels, got x of shape {tuple(x_shape)}")
+    sh, sw = _pair(stride, "stride", who)
+    ph, pw = _pair(pad, "pad", who, minimum=0)
+    OH, OW = _out_hw(H, Wd, kh, kw, sh, sw, ph, pw)
+    Hp, Wp = H + 2 * ph, Wd + 2 * pw
+    return N, C, H, Wd, C_out, kh, kw, sh, sw, ph, pw, OH, OW, Hp, Wp
+
+
+def conv2d_forward_blocked(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = None,
+                           stride: int | Pair = 1, pad: int | Pair = 0, activation: Any = None,
+                           *, keep_cols: bool = True, cols_out: np.ndarray | None = None,
+                           ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`conv2d_forward` in blocks of samples, with the activation applied in place.
+
+    The same result as ``activation(conv2d_forward(x, W, b)[0])``, computed block by block
+    (see :func:`_block_size`): copy the block's receptive fields (:func:`im2col`'s layout),
+    multiply by ``W.reshape(C_out, -1)`` into the block's columns of the ``(C_out, N·OH·OW)``
+    output, add the bias and apply ``activation`` (a function that overwrites its argument,
+    e.g. ``lambda z: np.tanh(z, out=z)``) in place, with no float64 round trip and no
+    temporaries. Blocks run on tanul's threads (:func:`tanul.ops.parallel.parallel_gemms`),
+    each with its own single-threaded GEMM, so the copies and the matrix products both use
+    every core.
+
+    Parameters
+    ----------
+    keep_cols : bool
+        ``True`` (training) writes every block's columns into one ``(C·kH·kW, N·OH·OW)``
+        matrix (``cols_out`` if it has that shape, dtype and C order: the layer passes the
+        one of the previous batch) and returns it for :func:`conv2d_backward_blocked`;
+        ``False`` (inference) uses one small buffer per thread and returns ``None``.
+
+    Returns
+    -------
+    y : ndarray, shape (N, C_out, OH, OW)
+        A transposed view of a C-contiguous ``(C_out, N, OH, OW)`` array ("channel-major").
+    cols : ndarray of shape (C·kH·kW, N·OH·OW), or None
+    """
+    _check4(x, "conv2d_forward_blocked")
+    (N, C, H, Wd, C_out, kh, kw, sh, sw, ph, pw, OH, OW, Hp, Wp
+     ) = _geometry(x.shape, W.shape, stride, pad, "conv2d_forward_blocked")
+    K, P = C * kh * kw, OH * OW
+    e = x.itemsize
+    xp = pad_nchw(x, (ph, pw))
+    sN, sC, sH, sW = xp.strides
+    win = as_strided(xp, shape=(C, kh, kw, N, OH, OW),
+                     strides=(sC, sH, sW, sN, sH * sh, sW * sw), writeable=False)
+    y = np.empty((C_out, N, OH, OW), dtype=x.dtype)
+    y2 = y.reshape(C_out, N * P)
+    W_m = W.reshape(C_out, K)
+    bias = None if b is None else b.reshape(C_out, 1)
+    cols = None
+    if keep_cols:
+        if (cols_out is not None and cols_out.shape == (K, N * P) and cols_out.flags.c_contiguous
+                and cols_out.dtype == x.dtype):
+            cols = cols_out
+        else:
+            cols = np.empty((K, N * P), dtype=x.dtype)
+    s = _block_size(N, K * P * e, training=keep_cols)
+    nblocks = -(-N // s)
+
+    def work(ba: int, bb: int) -> None:  # blocks ba..bb
+        buf = None if keep_cols else np.empty(K * s * P, dtype=x.dtype)
+        for k in range(ba, bb):
+            s0, s1 = k * s, min((k + 1) * s, N)
+            m = s1 - s0
+            if keep_cols:
+                blk = cols[:, s0 * P:s1 * P]
+                dst = cols.reshape(C, kh, kw, N, OH, OW)[:, :, :, s0:s1]
+            else:
+                blk = buf[:K * m * P].reshape(K, m * P)
+                dst = blk.reshape(C, kh, kw, m, OH, OW)
+            np.copyto(dst, win[:, :, :, s0:s1])
+            yb = y2[:, s0 * P:s1 * P]
+            np.matmul(W_m, blk, out=yb)
+            if bias is not None:
+                yb += bias
+            if activation is not None:
+                activation(yb)
+
+    parallel_gemms(work, nblocks)
+    return y.transpose(1, 0, 2, 3), cols
+
+
+def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
+                            x_shape: tuple[int, int, int, int], stride: int | Pair = 1,
+                            pad: int | Pair = 0, *, y: np.ndarray | None = None,
+                            activation_grad: Any = None, dW: np.ndarray | None = None,
+                            db: np.ndarray | None = None, need_dx: bool = True,
+                            ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """:func:`conv2d_backward` in blocks of samples, with the activation's derivative fused in.
+
+    For each block of samples: ``dZ = activation_grad(y, dy)`` written straight into the
+    ``(C_out, N·OH·OW)`` layout the GEMMs need, its partial ``dW = dZ @ cols.T`` and
+    ``db = Σ dZ``, and (``need_dx``) ``col2im(W_m.T @ dZ)`` added into the block's own
+    samples of ``dx`` (channel-major, like the forward outputs). Blocks run on tanul's threads;
+    the per-block partial sums of ``dW`` and ``db`` are added in block order, and training
+    always uses :data:`BLOCKS` blocks, so the result does not depend on the thread count.
+
+    Parameters
+    ----------
+    dy : ndarray, shape (N, C_out, OH, OW)
+        Gradient with respect to the layer's output (after the activation).
+    y : ndarray, shape (N, C_out, OH, OW), optional
+        The activation's output, for ``activation_grad``.
+    activation_grad : callable ``(y, dy, out) -> None``, optional
+        Writes ``∂L/∂z`` into ``out``; ``None`` means no activation (``dZ = dy``).
+
+    Returns
+    -------
+    dx : ndarray (N, C, H, W) or None, dW, db : as :func:`conv2d_backward`.
+    """
+    (N, C, H, Wd, C_out, kh, kw, sh, sw, ph, pw, OH, OW, Hp, Wp
+     ) = _geometry(x_shape, W.shape, stride, pad, "conv2d_backward_blocked")
+    K, P = C * kh * kw, OH * OW
+    if cols.shape != (K, N * P):
+        raise ValueError(f"conv2d_backward_blocked: expected cols of shape {(K, N * P)} "
+                         f"(from conv2d_forward_blocked), got {cols.shape}")
+    dt = cols.dtype
+    e = dt.itemsize
+    dz = np.empty((C_out, N, OH, OW), dtype=dt)
+    dz2 = dz.reshape(C_out, N * P)
+    W_m = W.reshape(C_out, K)
+    s = _block_size(N, K * P * e)
+    nblocks = -(-N // s)
+    dW_parts = np.empty((nblocks, C_out, K), dtype=dt)
+    db_parts = np.empty((nblocks, C_out), dtype=dt)
+    if need_dx:  # channel-major, like the kernels' outputs
+        dxt = np.zeros((C, N, Hp, Wp), dtype=dt)
+        dxp = dxt.transpose(1, 0, 2, 3)
+
+    def work(ba: int, bb: int) -> None:  # blocks ba..bb
+        buf = np.empty(K * s * P, dtype=dt) if need_dx else None
+        for k in range(ba, bb):
+            s0, s1 = k * s, min((k + 1) * s, N)
+            m = s1 - s0
+            out = dz[:, s0:s1].transpose(1, 0, 2, 3)
+            if activation_grad is None:
+                np.copyto(out, dy[s0:s1])
+            else:
+                activation_grad(y[s0:s1], dy[s0:s1], out)
+            dzb = dz2[:, s0 * P:s1 * P]
+            np.matmul(dzb, cols[:, s0 * P:s1 * P].T, out=dW_parts[k])
+            dzb.sum(axis=1, out=db_parts[k])
+            if not need_dx:
+                continue
+            dc = buf[:K * m * P].reshape(K, m * P)
+            np.matmul(W_m.T, dzb, out=dc)
+            c6 = dc.reshape(C, kh, kw, m, OH, OW)
+            blk = dxt[:, s0:s1]
+            for i in range(kh):
+                hi = i + sh * (OH - 1) + 1
+                for j in range(kw):
+                    wj = j + sw * (OW - 1) + 1
+                    blk[:, :, i:hi:sh, j:wj:sw] += c6[:, i, j]
+
+    parallel_gemms(work, nblocks)
+    dW_sum = dW_parts.sum(axis=0) if nblocks > 1 else dW_parts[0]
+    db_sum = db_parts.sum(axis=0) if nblocks > 1 else db_parts[0]
+    if dW is None:
+        dW = dW_sum.reshape(W.shape)
+    else:
+        dW[...] = dW_sum.reshape(W.shape)
+    if db is None:
+        db = db_sum
+    else:
+        db[...] = db_sum
+    if not need_dx:
+        return None, dW, db
+    dx = dxp[:, :, ph:ph + H, pw:pw + Wd] if (ph or pw) else dxp
+    return dx, dW, db
+
+
 # ---------------------------------------------------------------------------- pooling
 def _pool_setup(x_shape, kh, kw, stride, pad, who):
     kh, kw = _pair((kh, kw), "pool size", who)
@@ -400,8 +615,9 @@ def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride: int | Pair | None
                                                  "maxpool2d_forward")
     xp = pad_nchw(x, (ph, pw), value=-np.inf)
     N, C = x.shape[:2]
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    arg = np.zeros((N, C, OH, OW), dtype=np.uint8 if kh * kw <= 256 else np.int32)
+    # outputs in x's layout (channel-major after a conv layer): every pass runs along memory
+    y = empty_nchw((N, C, OH, OW), x.dtype, like=x)
+    arg = empty_nchw((N, C, OH, OW), np.uint8 if kh * kw <= 256 else np.int32, like=x, fill=0)
 
     fast = (kh, kw, sh, sw, ph, pw) == (2, 2, 2, 2, 0, 0)
 
@@ -427,7 +643,11 @@ def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride: int | Pair | None
             np.copyto(arga, k, where=mask)
             np.maximum(ya, v, out=ya)
 
-    parallel_for(pool, N)
+    def pool_blocks(a: int, b: int) -> None:  # at most 128 samples at a time: bounded temporaries
+        for s0 in range(a, b, 128):
+            pool(s0, min(s0 + 128, b))
+
+    parallel_for(pool_blocks, N)
     return y, arg
 
 
@@ -445,10 +665,15 @@ def maxpool2d_backward(dy: np.ndarray, arg: np.ndarray, x_shape: tuple[int, int,
         # Non-overlapping windows (e.g. 2x2 stride 2): every input pixel lies in at most one
         # window, so dx[:, :, i::kH, j::kW] = dy · [arg = i·kW + j]: kH·kW strided writes.
         exact = H == OH * kh and W == OW * kw
-        dx = (np.empty if exact else np.zeros)((N, C, H, W), dtype=dy.dtype)
+        # dx in the layout of the forward input (arg has it); dy brought to it once if needed
+        dx = empty_nchw((N, C, H, W), dy.dtype, like=arg, fill=None if exact else 0)
+        if channel_major(dy) != channel_major(arg):
+            dy2 = empty_nchw(dy.shape, dy.dtype, like=arg)
+            np.copyto(dy2, dy)
+            dy = dy2
 
         def route(a: int, b: int) -> None:  # samples a..b (one thread each)
-            hit = np.empty(arg[a:b].shape, dtype=bool)
+            hit = empty_nchw(arg[a:b].shape, bool, like=arg)
             for i in range(kh):
                 for j in range(kw):
                     np.equal(arg[a:b], i * kw + j, out=hit)

@@ -16,9 +16,10 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["num_threads", "set_num_threads", "parallel_for", "blas_single_threaded"]
+__all__ = ["num_threads", "set_num_threads", "parallel_for", "blas_single_threaded",
+           "parallel_gemms"]
 
-_state: dict = {"threads": None, "pool": None}
+_state: dict = {"threads": None, "pool": None, "controller": None}
 
 
 def _default() -> int:
@@ -97,3 +98,28 @@ def blas_single_threaded(enabled: bool = True):
     except ImportError:
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def parallel_gemms(fn: Callable[[int, int], None], n: int) -> None:
+    """:func:`parallel_for` over ``n`` blocks that each run their own matrix products.
+
+    While several of tanul's threads call the BLAS at once, the BLAS runs single-threaded
+    (through a cached ``threadpoolctl`` controller, about 20 µs), so that 2 threads do not
+    start 2 BLAS thread pools on 2 cores. One block, or one thread: a plain call.
+    """
+    if n <= 1 or num_threads() <= 1:
+        fn(0, n)
+        return
+    ctl = _state["controller"]
+    if ctl is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            ctl = ThreadpoolController()
+        except ImportError:
+            ctl = False
+        _state["controller"] = ctl
+    if ctl is False:
+        parallel_for(fn, n, min_chunk=1)
+        return
+    with ctl.limit(limits=1, user_api="blas"):
+        parallel_for(fn, n, min_chunk=1)

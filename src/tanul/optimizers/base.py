@@ -48,6 +48,8 @@ class Optimizer:
     clipvalue : float, optional
         Clip every gradient entry to [−clipvalue, clipvalue] (applied after ``clipnorm``).
 
+    Notes
+    -----
     Subclasses declare their slots in ``slots`` and implement ``_update(p, g, lr)``.
     """
 

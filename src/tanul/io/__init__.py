@@ -34,11 +34,9 @@ import contextlib
 import io as _io
 import json
 import os
-import struct
 import sys
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,25 +45,42 @@ import numpy as np
 
 from tanul import losses, optimizers
 from tanul._version import __version__
-from tanul.model import Sequential
+from tanul.io.checks import (
+    MAX_ITERATIONS,
+    MAX_LAYERS,
+    MAX_MODEL_BYTES,
+    _input_shape,
+    check_checkpoint_info,
+    check_lr,
+    check_optimizer_state,
+    check_rng_state,
+    check_shapes_fit,
+    plan_model,
+)
+from tanul.io.checks import model_arrays as _model_arrays
+from tanul.io.reader import (
+    MAX_CONFIG_BYTES,
+    MAX_DIRECTORY_BYTES,
+    MAX_FILE_BYTES,
+    MAX_INT_DIGITS,
+    MAX_JSON_CONTAINERS,
+    MAX_JSON_DEPTH,
+    READ_ERRORS,
+    Archive,
+    ModelFileError,
+    cut,
+    read_json_file,
+)
 from tanul.protocol import register_store
 
 __all__ = ["ModelFileError", "FORMAT_VERSION", "atomic_write", "save_model", "load_model",
-           "save_weights", "load_weights", "save_checkpoint", "load_checkpoint"]
+           "save_weights", "load_weights", "save_checkpoint", "load_checkpoint", "read_json_file",
+           "MAX_FILE_BYTES", "MAX_DIRECTORY_BYTES", "MAX_CONFIG_BYTES", "MAX_JSON_DEPTH", "MAX_JSON_CONTAINERS",
+           "MAX_INT_DIGITS", "MAX_LAYERS", "MAX_MODEL_BYTES", "MAX_ITERATIONS"]
 
 #: Version of the file layout written by this tanul; files with a larger version are refused.
 FORMAT_VERSION = 1
 _FORMAT = "tanul"
-
-
-#: what the zip and npy readers may raise on damaged bytes (found by tests/test_fuzz_io.py)
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, OSError,
-                NotImplementedError, RuntimeError, UnicodeDecodeError, OverflowError, IndexError,
-                MemoryError)
-
-
-class ModelFileError(ValueError):
-    """A file is not a valid tanul model/weights/checkpoint file (the message says why)."""
 
 
 # ---------------------------------------------------------------------- atomic writes
@@ -144,16 +159,6 @@ def _write_archive(path: str | os.PathLike, config: dict[str, Any], arrays: dict
 
 
 # ---------------------------------------------------------------------- building the content
-def _model_arrays(model: Any) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray] = {}
-    for name, p in model.named_parameters().items():
-        arrays[f"params/{name}.npy"] = p
-    for layer in model.layers:
-        for k, v in layer.state.items():
-            arrays[f"state/{layer.name}.{k}.npy"] = v
-    return arrays
-
-
 def _compile_config(model: Any) -> dict[str, Any] | None:
     if model.loss is None:
         return None
@@ -216,101 +221,19 @@ def save_checkpoint(path: str | os.PathLike, model: Any, *, epoch: int, extra: d
 
 
 # ---------------------------------------------------------------------- reading
-class _Archive:
-    """An opened, validated ``.tanul`` file."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"no such file: {self.path}")
-        if self.path.is_dir():
-            raise ModelFileError(f"{self.path} is a directory, not a tanul file")
-        self.data = self.path.read_bytes()
-        try:
-            self.zf = zipfile.ZipFile(_io.BytesIO(self.data))
-        except _READ_ERRORS as exc:
-            raise self.error(f"not a tanul file (not a zip archive, or truncated): {exc}") from None
-        try:
-            raw = self.zf.read("config.json")
-        except KeyError:
-            raise self.error("not a tanul file: config.json is missing") from None
-        except _READ_ERRORS as exc:
-            raise self.error(f"config.json is corrupted: {exc}") from None
-        try:
-            self.config = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise self.error(f"config.json is not valid JSON: {exc}") from None
-        if not isinstance(self.config, dict):
-            raise self.error(f"config.json must hold an object, found {type(self.config).__name__}")
-        if self.config.get("format") != _FORMAT:
-            raise self.error(f"not a tanul file: config.json has format {self.config.get('format')!r}")
-        version = self.config.get("format_version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise self.error(f"format_version must be an int, found {version!r}")
-        if version > FORMAT_VERSION:
-            raise self.error(f"format version {version} is newer than this tanul reads "
-                             f"({FORMAT_VERSION}); upgrade tanul (file written by tanul "
-                             f"{self.config.get('tanul_version', '?')})")
-        if version < 1:
-            raise self.error(f"unknown format version {version}")
-        self.manifest = self.config.get("arrays")
-        if not isinstance(self.manifest, dict):
-            raise self.error("config.json has no 'arrays' table")
-
-    def error(self, what: str) -> ModelFileError:
-        return ModelFileError(f"{self.path}: {what}")
-
-    def array(self, member: str) -> np.ndarray:
-        meta = self.manifest.get(member)
-        if not isinstance(meta, dict):
-            raise self.error(f"array {member!r} is not listed in config.json")
-        try:
-            raw = self.zf.read(member)
-        except KeyError:
-            raise self.error(f"array {member!r} is missing") from None
-        except _READ_ERRORS as exc:
-            raise self.error(f"array {member!r} is corrupted: {exc}") from None
-        try:
-            a = np.load(_io.BytesIO(raw), allow_pickle=False)
-        except (*_READ_ERRORS, SyntaxError, TypeError) as exc:
-            raise self.error(f"array {member!r} cannot be read (tanul never stores pickled "
-                             f"objects): {exc}") from None
-        if not isinstance(a, np.ndarray):
-            raise self.error(f"member {member!r} is not a single array")
-        if list(a.shape) != meta.get("shape") or a.dtype.str != meta.get("dtype"):
-            raise self.error(f"array {member!r} has shape {a.shape} and dtype {a.dtype.str}, but "
-                             f"config.json says {meta.get('shape')} / {meta.get('dtype')}")
-        return a
-
-
 def _guard(path: str | os.PathLike, fn: Any, *args: Any) -> Any:
     """Run ``fn``; turn any error from malformed content into a ModelFileError."""
     try:
         return fn(*args)
     except (ModelFileError, FileNotFoundError):
         raise
-    except (KeyError, TypeError, AttributeError, RecursionError, *_READ_ERRORS) as exc:
+    except (KeyError, TypeError, AttributeError, RecursionError, ArithmeticError, *READ_ERRORS) as exc:
         msg = str(exc) if not isinstance(exc, KeyError) else f"missing entry {exc}"
-        raise ModelFileError(f"{path}: malformed tanul file: {type(exc).__name__}: {msg}") from None
+        raise ModelFileError(f"{path}: " + cut(f"malformed tanul file: {type(exc).__name__}: "
+                                               f"{msg or 'no detail'}")) from None
 
 
-def _build_model(ar: _Archive, custom_objects: dict | None) -> Any:
-    cfg = ar.config.get("model")
-    if not isinstance(cfg, dict) or not isinstance(cfg.get("layers"), list):
-        raise ar.error("config.json has no model architecture ('model.layers')")
-    if not cfg.get("input_shape"):
-        raise ar.error("the stored model has no input_shape")
-    try:
-        return Sequential.from_config(cfg, custom_objects=custom_objects)
-    except ValueError as exc:
-        text = str(exc)
-        if "Unknown layer class" in text:
-            raise ar.error(f"{text} (register custom layers with tanul.register_layer or pass "
-                           "custom_objects={'Name': cls})") from None
-        raise ar.error(f"cannot rebuild the model: {text}") from None
-
-
-def _fill_arrays(ar: _Archive, model: Any, what: str = "") -> None:
+def _fill_arrays(ar: Archive, model: Any, what: str = "") -> None:
     expected = _model_arrays(model)
     stored = {m for m in ar.manifest if m.startswith(("params/", "state/"))}
     missing, extra = sorted(set(expected) - stored), sorted(stored - set(expected))
@@ -318,46 +241,75 @@ def _fill_arrays(ar: _Archive, model: Any, what: str = "") -> None:
         raise ar.error(f"{what}the arrays do not match the model: missing {missing[:5]}, "
                        f"unexpected {extra[:5]}")
     for member, dst in expected.items():
-        src = ar.array(member)
-        if src.shape != dst.shape:
+        spec = ar.manifest[member]
+        if spec.shape != dst.shape:  # checked before reading anything
             name = member.split("/", 1)[1][:-4]
-            raise ar.error(f"{what}{name}: the file has shape {src.shape}, the model expects {dst.shape}")
-        if src.dtype != dst.dtype:
-            raise ar.error(f"{what}{member}: dtype {src.dtype} in the file, the model uses {dst.dtype}")
+            raise ar.error(f"{what}{name}: the file has shape {spec.shape}, the model expects {dst.shape}")
+        if spec.dtype != dst.dtype:
+            raise ar.error(f"{what}{member}: dtype {spec.dtype} in the file, the model uses {dst.dtype}")
+    for member, dst in expected.items():
+        src = ar.array(member)
         if src.dtype.kind == "f" and not np.isfinite(src).all():
             raise ar.error(f"{member} holds NaN or infinite values")
+        if member.endswith(".running_var.npy") and src.size and src.min() < 0:
+            raise ar.error(f"{member} holds negative variances")
         dst[...] = src
 
 
-def _compile(ar: _Archive, model: Any) -> None:
+def _compile(ar: Archive, model: Any) -> None:
     comp = ar.config.get("compile")
     if not comp:
         return
+    if not isinstance(comp, dict):
+        raise ar.error(f"compile must be an object, found {comp!r:.80}")
     opt_cfg = comp.get("optimizer")
-    optimizer = "adam"
+    optimizer: Any = "adam"
     if opt_cfg is not None:
-        optimizer = _optimizer_from_config(opt_cfg, optimizers)
-    model.compile(optimizer=optimizer, loss=comp["loss"], metrics=list(comp.get("metrics") or []))
+        if not isinstance(opt_cfg, dict) or not isinstance(opt_cfg.get("class_name"), str) \
+                or not isinstance(opt_cfg.get("config", {}), dict):
+            raise ar.error(f"compile.optimizer must be {{'class_name': str, 'config': {{...}}}}, "
+                           f"found {opt_cfg!r:.80}")
+        try:
+            optimizer = optimizers.get(opt_cfg)
+        except (ValueError, TypeError) as exc:
+            raise ar.error(f"compile.optimizer: {exc}") from None
+    metrics = comp.get("metrics") or []
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise ar.error(f"compile.metrics must be a list of metric names, found {metrics!r:.80}")
+    loss = comp.get("loss")
+    if not isinstance(loss, (str, dict)):
+        raise ar.error(f"compile.loss must be a loss name or config, found {loss!r:.80}")
+    try:
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    except (ValueError, TypeError) as exc:
+        raise ar.error(f"compile: {exc}") from None
     state = ar.config.get("optimizer_state")
-    if state is not None and hasattr(model.optimizer, "load_state_dict"):
-        model.optimizer.load_state_dict(_decode(state, ar.array))
+    opt = model.optimizer
+    if state is not None and hasattr(opt, "load_state_dict"):
+        if not getattr(opt, "built", False):
+            model._build_optimizer()
+        checked = check_optimizer_state(ar, state, opt, model.dtype)
+        try:
+            opt.load_state_dict(checked)
+        except (ValueError, KeyError) as exc:
+            raise ar.error(f"optimizer_state: {exc}") from None
+    if hasattr(opt, "current_lr"):
+        check_lr(ar, opt)
 
 
-def _optimizer_from_config(cfg: dict[str, Any], optimizers: Any) -> Any:
-    config = dict(cfg.get("config", {}))
-    lr = config.get("lr")
-    if isinstance(lr, dict) and "class_name" in lr:  # a learning-rate schedule
-        schedules = getattr(optimizers, "schedules", None)
-        cls = getattr(schedules, lr["class_name"], None) if schedules is not None else None
-        if cls is None:
-            raise ValueError(f"unknown learning-rate schedule {lr['class_name']!r}")
-        config["lr"] = cls(**lr.get("config", {}))
-    return optimizers.get({"class_name": cfg["class_name"], "config": config})
+def _read(path: str | os.PathLike, fn: Any) -> Any:
+    """Open ``path`` as an :class:`Archive`, run ``fn(archive)`` under :func:`_guard`, close."""
+    with Archive(path, formats=(_FORMAT, FORMAT_VERSION)) as ar:
+        return _guard(path, fn, ar)
 
 
 def load_model(path: str | os.PathLike, custom_objects: dict | None = None, compile: bool = True) -> Any:
     """Rebuild a model saved by :func:`save_model` (or a checkpoint): architecture, weights,
     state and, with ``compile=True``, loss, optimiser (and its state) and metrics.
+
+    Loading is bounded (see ``docs/saving.md``, "Hostile files"): only regular files up to
+    :data:`MAX_FILE_BYTES`, stored members, a checked config, arrays compared with the config
+    before they are read and a model compared with the arrays before it is built.
 
     Raises
     ------
@@ -366,31 +318,31 @@ def load_model(path: str | os.PathLike, custom_objects: dict | None = None, comp
     ModelFileError
         The file is not a valid tanul model file; the message says what is wrong.
     """
-    ar = _Archive(path)
 
-    def run() -> Any:
-        model = _build_model(ar, custom_objects)
+    def run(ar: Archive) -> Any:
+        model = plan_model(ar, custom_objects)
         _fill_arrays(ar, model)
         if compile:
             _compile(ar, model)
         return model
 
-    return _guard(path, run)
+    return _read(path, run)
 
 
 def load_weights(model: Any, path: str | os.PathLike) -> None:
     """Copy the arrays of a weights (or model) file into ``model``, checking names and shapes."""
-    ar = _Archive(path)
 
-    def run() -> None:
+    def run(ar: Archive) -> None:
         if not model.built:
             shape = (ar.config.get("model") or {}).get("input_shape")
             if not shape:
                 raise ar.error("the model is not built and the file has no input_shape")
-            model.build(tuple(shape))
+            shape = _input_shape(ar, shape)
+            check_shapes_fit(ar, model, shape, what="load_weights: ")
+            model.build(shape)
         _fill_arrays(ar, model, what="load_weights: ")
 
-    _guard(path, run)
+    _read(path, run)
 
 
 def load_checkpoint(path: str | os.PathLike, custom_objects: dict | None = None) -> tuple[Any, dict]:
@@ -401,23 +353,24 @@ def load_checkpoint(path: str | os.PathLike, custom_objects: dict | None = None)
     (a list of ``{"class_name", "state"}`` to pass to each callback's ``set_state``). Continue
     with ``model.fit(..., initial_epoch=info["epoch"] + 1)``.
     """
-    ar = _Archive(path)
 
-    def run() -> tuple[Any, dict]:
+    def run(ar: Archive) -> tuple[Any, dict]:
         if ar.config.get("kind") != "checkpoint":
-            raise ar.error(f"not a checkpoint (kind {ar.config.get('kind')!r}); use load_model")
-        model = _build_model(ar, custom_objects)
+            raise ar.error(f"not a checkpoint (kind {ar.config.get('kind')!r:.40}); use load_model")
+        check_checkpoint_info(ar, ar.config)
+        model = plan_model(ar, custom_objects)
         _fill_arrays(ar, model)
         _compile(ar, model)
-        model.rng.bit_generator.state = _decode(ar.config["rng_state"], ar.array)
+        model.rng.bit_generator.state = check_rng_state(ar, _decode(ar.config.get("rng_state"), ar.array),
+                                                        model.rng.bit_generator)
         model.history.set_state(ar.config.get("history") or {})
-        info = {"epoch": int(ar.config["epoch"]),
+        info = {"epoch": ar.config["epoch"],
                 "extra": _decode(ar.config.get("extra") or {}, ar.array),
                 "callbacks": [{"class_name": c["class_name"], "state": _decode(c["state"], ar.array)}
                               for c in ar.config.get("callbacks") or []]}
         return model, info
 
-    return _guard(path, run)
+    return _read(path, run)
 
 
 # ``Sequential.save``/``save_weights``/``load_weights``/``save_checkpoint`` reach this module
