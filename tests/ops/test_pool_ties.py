@@ -9,8 +9,8 @@ drawn from three values so that most windows hold ties.
 import numpy as np
 import pytest
 
-from tanul.ops import conv as ops
 from tanul.layers import MaxPool2D
+from tanul.ops import conv as ops
 
 
 def first_max_oracle(x, k, s, p, dy):
