@@ -61,3 +61,14 @@ def test_batches_order_seed_sizes_and_messages():
         with pytest.raises(ValueError) as exc:
             list(batches(x, batch_size=bad))
         assert str(exc.value) == f"batches: expected batch_size to be a positive int, got {bad!r}"
+
+
+@pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler])
+def test_fit_names_itself(cls):
+    with pytest.raises(TypeError) as exc:
+        cls().fit(np.array([["a", "b"]]))
+    assert str(exc.value) == f"{cls.__name__}.fit: expected a numeric array, got dtype <U1"
+    with pytest.raises(ValueError) as exc:
+        cls().fit(np.array([[1.0, np.nan]]))
+    assert str(exc.value) == (f"{cls.__name__}.fit: found NaN or infinite values in column(s) [1]; "
+                              "clean or impute them first")
