@@ -72,3 +72,20 @@ def test_fit_names_itself(cls):
         cls().fit(np.array([[1.0, np.nan]]))
     assert str(exc.value) == (f"{cls.__name__}.fit: found NaN or infinite values in column(s) [1]; "
                               "clean or impute them first")
+
+
+def test_three_way_split_and_batches_messages():
+    from tanul.preprocessing import train_val_test_split
+
+    for call, message in [
+        (lambda: train_val_test_split(np.zeros(5), val_size=1.5),
+         "train_val_test_split: expected val_size as a fraction in [0, 1), got 1.5"),
+        (lambda: train_val_test_split(np.zeros(5), test_size=7),
+         "train_val_test_split: expected test_size as a count in [0, 5), got 7"),
+        (lambda: train_val_test_split(np.zeros(1)), "train_val_test_split: expected at least 2 samples, got 1"),
+        (lambda: list(batches(np.arange(2), np.arange(3), batch_size=1)),  # checked from 2 samples on
+         "batches: all arrays must have the same length, got lengths [2, 3]"),
+    ]:
+        with pytest.raises(ValueError) as exc:
+            call()
+        assert str(exc.value) == message
