@@ -184,10 +184,13 @@ def test_lenet_page_vertical_stroke(page, live_server):
         page.mouse.move(x, box["y"] + 40 + k * (box["height"] - 80) / 20)
     page.mouse.up()
     page.wait_for_function("() => document.querySelectorAll('[data-testid=probabilities] [data-p]').length === 10")
-    probs = [float(v) for v in page.eval_on_selector_all(
-        "[data-testid=probabilities] [data-p]", "els => els.map(e => e.dataset.p)")]
+    # predictions stream in while the stroke is drawn: read the prediction and the probabilities in
+    # one script, so both come from the same rendered answer
+    pred, probs = page.evaluate("""() => [
+        document.querySelector('[data-testid=prediction]').textContent,
+        [...document.querySelectorAll('[data-testid=probabilities] [data-p]')].map(e => e.dataset.p)]""")
+    probs = [float(v) for v in probs]
     assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-6 and min(probs) >= 0
-    pred = page.inner_text("[data-testid=prediction]")
     assert pred.isdigit() and int(pred) == int(np.argmax(probs))
     # every feature map of the two conv and two pooling layers, and both filter banks
     assert page.locator("#layers .layerrow").count() >= 4 + 2 + 2

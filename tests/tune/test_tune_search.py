@@ -91,7 +91,7 @@ def _read_csv(path):
 def test_two_workers_share_one_sqlite_study(tmp_path):
     out = tmp_path / "run"
     r = run_tune("--model", "mlp", "--space", str(tiny_space(tmp_path, batch_size=8)), "--trials", "8", "--workers", "2",
-                 "--out", str(out), "--heartbeat", "2", "--seed", "3")
+                 "--out", str(out), "--heartbeat", "10", "--seed", "3")
     assert r.returncode == 0, r.stdout + r.stderr
     rows = _read_csv(out / "trials.csv")
     numbers = [int(r["number"]) for r in rows]

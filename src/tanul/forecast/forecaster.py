@@ -92,9 +92,11 @@ class Forecaster:
     >>> fc = Forecaster(horizons=(1, 7), ensemble=2)      # doctest: +SKIP
     >>> fc.fit(weather(None, path=...)).forecast(data, as_of="2009-06-30")  # doctest: +SKIP
 
-    For every horizon the issued method is the one with the lowest validation-year MAE among
-    climatology, ridge, the network ensemble and the shrunk anomaly
-    ``clim + λ (network − clim)`` (λ in [0, 1] fitted on the validation year). Intervals are
+    For every horizon the issued method is chosen on the validation year only
+    (:func:`tanul.forecast.choose_method`): the shrunk anomaly ``clim + λ (anomaly − clim)``
+    (λ in [0, 1] fitted on the validation year) when it beats climatology with 90 % confidence
+    (paired block bootstrap), else climatology; up to ``short_horizon`` days ridge or the network
+    ensemble replaces it when surely better. Intervals are
     ``[ŷ + q_lo, ŷ + q_hi]`` with ``q`` the empirical quantiles of the issued method's validation
     residuals ``y − ŷ``.
     """

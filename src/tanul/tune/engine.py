@@ -357,6 +357,14 @@ def run_worker(study: Any, ctx: _Context, n_trials: int, say: Any = print, poll:
         except KeyboardInterrupt:
             say(f"{ctx.label}interrupted; the running trial is marked failed")
             return "interrupted"
+        except ValueError as exc:
+            # Optuna refuses to record a trial that another worker has already finished: on a
+            # starved machine this worker's heartbeat came late, the trial was marked FAIL as
+            # stale and queued again. Its result is dropped; the retry counts instead.
+            if not str(exc).startswith("Cannot tell a"):
+                raise
+            say(f"{ctx.label}a trial was finished by another worker meanwhile (late heartbeat); "
+                f"its result is dropped: {exc}")
 
 
 # ---------------------------------------------------------------------- the Python API
