@@ -357,14 +357,18 @@ def run_worker(study: Any, ctx: _Context, n_trials: int, say: Any = print, poll:
         except KeyboardInterrupt:
             say(f"{ctx.label}interrupted; the running trial is marked failed")
             return "interrupted"
-        except ValueError as exc:
-            # Optuna refuses to record a trial that another worker has already finished: on a
-            # starved machine this worker's heartbeat came late, the trial was marked FAIL as
-            # stale and queued again. Its result is dropped; the retry counts instead.
-            if not str(exc).startswith("Cannot tell a"):
+        except (ValueError, RuntimeError) as exc:
+            # Another worker already finished this trial: on SQLite two workers can pop the same
+            # queued trial (its transactions do not lock the row), and on a starved machine a late
+            # heartbeat gets a running trial marked FAIL and queued again. Optuna then refuses to
+            # update or tell it; its result is dropped and the other worker's counts.
+            if not any(m in str(exc) for m in _LOST_RACE):
                 raise
-            say(f"{ctx.label}a trial was finished by another worker meanwhile (late heartbeat); "
-                f"its result is dropped: {exc}")
+            say(f"{ctx.label}a trial was finished by another worker meanwhile; its result is "
+                f"dropped ({exc})")
+
+
+_LOST_RACE = ("Cannot tell a", "has already finished and can not be updated")
 
 
 # ---------------------------------------------------------------------- the Python API
