@@ -1,6 +1,8 @@
 """Shared fixtures: where ``../shared/data`` is (CI has it; a user's machine does not)."""
 
 import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,12 @@ settings.register_profile("ci", derandomize=True, database=None, print_blob=True
 settings.register_profile("dev", derandomize=False)
 settings.register_profile("mutate", derandomize=True, database=None, max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
+
+# A shell that starts a job in the background (`cmd &`, nohup, some CI runners) makes it ignore
+# SIGINT, and child processes inherit that. The Ctrl-C tests need Python's own handler, as an
+# interactive run has it, so it is put back in every test process (xdist workers included).
+if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TANUL_SHARED", REPO.parent / "shared"))
