@@ -3,6 +3,7 @@ atomic writes, format versions and clear errors."""
 
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +177,17 @@ def test_checkpoint_restores_generator_history_and_schedule(tmp_path):
     assert loaded.history.history == model.history.history
     assert loaded.rng.bit_generator.state == model.rng.bit_generator.state
     assert loaded.optimizer.iterations == 8 and loaded.optimizer.current_lr == model.optimizer.current_lr
+
+
+def test_atomic_path_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    from tanul.io import atomic_path
+
+    target = tmp_path / "figure.png"
+    target.write_text("old")
+    with pytest.raises(RuntimeError, match="writer broke"):
+        with atomic_path(target) as tmp:
+            assert tmp.endswith(".png") and Path(tmp).parent == tmp_path   # the suffix picks the format
+            Path(tmp).write_text("half")
+            raise RuntimeError("writer broke")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]

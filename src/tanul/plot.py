@@ -17,11 +17,12 @@ returned figure by leaving it as the cell's last value.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tanul.io import atomic_path
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_roc", "plot_precision_recall",
            "plot_decision_boundary", "plot_images", "optimizer_paths", "animate_optimizer_paths"]
@@ -50,20 +51,8 @@ def _finish(fig, save: Any, dpi: int = 110):
     supported = fig.canvas.get_supported_filetypes()
     if fmt not in supported:
         raise ValueError(f"plot: cannot write {fmt!r} files; expected one of {', '.join(sorted(supported))}")
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi, bbox_inches="tight")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
     return fig
 
 

@@ -10,11 +10,12 @@ it, so the imports run one way).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tanul.io import atomic_path
 
 __all__ = ["optimizer_paths", "animate_optimizer_paths"]
 
@@ -57,24 +58,6 @@ def _figure_with_canvas(figsize: tuple[float, float]):
     return fig
 
 
-def _atomic(path: Path, write: Any) -> None:
-    """Call ``write(tmp_name)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _save_figure(fig: Any, save: Any) -> Any:
     """As ``tanul.plot``'s ``save=``: the format follows the suffix, written atomically."""
     if save is None:
@@ -85,7 +68,8 @@ def _save_figure(fig: Any, save: Any) -> Any:
     if fmt not in supported:
         raise ValueError(f"plot: cannot write {str(path)!r}; expected a suffix among "
                          f"{', '.join('.' + k for k in sorted(supported))}")
-    _atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight"))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight")
     return fig
 
 
@@ -209,5 +193,6 @@ def animate_optimizer_paths(surface: Any, optimizers: Any = None, start: Any = N
     anim.frame_steps = shown
     if save is not None:
         writer = animation.PillowWriter(fps=fps) if fmt == ".gif" else animation.FFMpegWriter(fps=fps)
-        _atomic(Path(os.fspath(save)), lambda tmp: anim.save(tmp, writer=writer, dpi=80))
+        with atomic_path(os.fspath(save)) as tmp:
+            anim.save(tmp, writer=writer, dpi=80)
     return anim

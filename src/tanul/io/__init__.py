@@ -116,6 +116,41 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
                 os.close(dfd)
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """For writers that take a file name (``fig.savefig``, an animation writer): yield the name of
+    a temporary file next to ``path``; on success give it the usual permissions and rename it over
+    ``path``, else remove it, so ``path`` is never left half-written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> with atomic_path(target) as tmp:
+    ...     _ = open(tmp, "w").write("done")
+    >>> open(target).read()
+    'done'
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write to {path}: it is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    # the temporary name keeps the suffix: writers such as Pillow choose the format from it
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 # ---------------------------------------------------------------------- JSON with arrays
 def _encode(obj: Any, arrays: dict[str, np.ndarray], prefix: str) -> Any:
     """Replace arrays inside ``obj`` by ``{"__array__": member}`` and collect them."""
