@@ -175,3 +175,24 @@ def test_progress_bar_class_text_outside_widgets_in_a_kernel(monkeypatch):
         warnings.simplefilter("error")
         assert progress_bar_class() is text_bar
     assert tqdm is not None
+
+
+def test_summary_in_a_notebook_shows_the_html_table_once(monkeypatch):
+    import sys
+    import types
+
+    import tanul.model as model_mod
+
+    shown = []
+    fake = types.ModuleType("IPython.display")
+    fake.display = shown.append
+    monkeypatch.setitem(sys.modules, "IPython.display", fake)
+    monkeypatch.setattr(model_mod, "in_notebook", lambda: True)
+    model = _model()
+    printed = []
+    monkeypatch.setattr("builtins.print", printed.append)
+    assert model.summary() is None and printed == []          # no text, no Out[] repeating it
+    assert len(shown) == 1 and "<table" in shown[0]._repr_html_()
+    assert "Trainable params" in str(shown[0])
+    monkeypatch.setattr(model_mod, "in_notebook", lambda: False)
+    assert "Trainable params" in model.summary(print_fn=None)  # text elsewhere

@@ -24,12 +24,16 @@ from tanul import metrics as metrics_mod
 from tanul import optimizers as optimizers_mod
 from tanul import training as loop
 from tanul.callbacks import Callback, History
+from tanul.callbacks.live import in_notebook
+from tanul.display import ModelSummary, model_html
 from tanul.layers import base as layer_base
 from tanul.layers.activations import Softmax
 from tanul.layers.base import Layer
 from tanul.parameters import FlatParameters
 from tanul.protocol import FullBatchOptimizer, TrainingDivergedError, model_store
 from tanul.summary import model_repr, summary_text
+
+_PRINT = print   # summary()'s default: replaced by the HTML table in a notebook
 
 __all__ = ["Sequential", "TrainingDivergedError"]
 
@@ -452,9 +456,19 @@ class Sequential:
         return new
 
     # ------------------------------------------------------------------ display
-    def summary(self, print_fn: Any = print) -> str:
-        """Print (and return) each layer, its output shape and parameter count, and the total."""
+    def summary(self, print_fn: Any = print) -> str | None:
+        """Print (and return) each layer, its output shape and parameter count, and the total.
+
+        In a Jupyter notebook, with the default ``print_fn``, the summary is shown as an HTML
+        table instead (:func:`tanul.display.model_html`) and nothing is returned, so the cell
+        shows the table once; ``print_fn=None`` only returns the text, anywhere.
+        """
         text = summary_text(self)
+        if print_fn is _PRINT and in_notebook():
+            from IPython.display import display  # a notebook has IPython
+
+            display(ModelSummary(self))
+            return None
         if print_fn is not None:
             print_fn(text)
         return text
@@ -464,5 +478,4 @@ class Sequential:
 
     def _repr_html_(self) -> str:
         """Jupyter shows the model as its summary in an HTML table (:func:`tanul.display.model_html`)."""
-        from tanul.display import model_html
         return model_html(self)
