@@ -35,7 +35,7 @@ FORECAST_SPACE = {
     "layers": {"type": "int", "low": 1, "high": 3},
     "units": {"type": "int", "low": 16, "high": 256, "log": True},
     "dropout": {"type": "float", "low": 0.0, "high": 0.5},
-    "l2": {"type": "categorical", "choices": [0.0, 1e-5, 1e-4, 1e-3, 1e-2]},
+    "l2": {"type": "categorical", "choices": [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1]},
     "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
     "batch_size": {"type": "categorical", "choices": [32, 64, 128, 256]},
 }
@@ -103,10 +103,13 @@ def forecast(trials: int, seeds: int, weather_path: str | None, horizons: list[i
 
     cfg = ForecastConfig()
     data = weather(city=cfg.city, path=weather_path)
-    default = {"layers": len(cfg.hidden), "units": cfg.hidden[0], "dropout": cfg.dropout, "l2": cfg.l2,
-               "lr": cfg.lr, "batch_size": cfg.batch_size, "epochs": cfg.epochs, "patience": cfg.patience}
     out = []
     for h in horizons:
+        short = h <= cfg.short_horizon      # the forecaster's own settings for this horizon
+        default = {"layers": len(cfg.hidden), "units": cfg.hidden[0],
+                   "dropout": cfg.short_dropout if short else cfg.dropout,
+                   "l2": cfg.short_l2 if short else cfg.l2,
+                   "lr": cfg.lr, "batch_size": cfg.batch_size, "epochs": cfg.epochs, "patience": cfg.patience}
         s = build_samples(data, cfg, h)
         split = split_by_target_date(s["target_dates"], cfg.train_end, cfg.val_end)
         tr, va, te = split["train"], split["val"], split["test"]
