@@ -47,6 +47,22 @@ from typing import Any
 
 import numpy as np
 
+from tanul._version import __version__
+from tanul.io import atomic_write, load_model
+from tanul.layers import (
+    AvgPool2D,
+    BatchNorm,
+    BatchNorm2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    MaxPool2D,
+)
+from tanul.layers import activations as A
+from tanul.model import Sequential
+
 __all__ = ["export", "to_onnx", "OnnxExportError", "DEFAULT_OPSET", "MIN_OPSET", "add_arguments",
            "run_command"]
 
@@ -100,8 +116,6 @@ def _f32(a: np.ndarray) -> np.ndarray:
 
 
 def _activation(g: _Graph, layer: Any, x: str, base: str, in_shape: tuple[int, ...]) -> str:
-    from tanul.layers import activations as A
-
     t = type(layer)
     if t is A.Sigmoid:
         return g.node("Sigmoid", [x], base)
@@ -126,18 +140,6 @@ def _activation(g: _Graph, layer: Any, x: str, base: str, in_shape: tuple[int, .
 
 def _convert_layer(g: _Graph, layer: Any, x: str, in_shape: tuple[int, ...]) -> str:
     """Append the nodes of one layer reading tensor ``x``; return the output tensor's name."""
-    from tanul.layers import (
-        AvgPool2D,
-        BatchNorm,
-        BatchNorm2D,
-        Conv2D,
-        Dense,
-        Dropout,
-        Flatten,
-        GlobalAvgPool2D,
-        MaxPool2D,
-    )
-
     base = layer.name or type(layer).__name__.lower()
     t = type(layer)
     out = _activation(g, layer, x, base, in_shape)
@@ -240,8 +242,6 @@ def _check_width(step: Any, n_features: int, where: str) -> None:
 # ---------------------------------------------------------------------- entry points
 def _unpack(model: Any, preprocessing: Any) -> tuple[Any, Any, list[tuple[str, Any]], str]:
     """(network, estimator or None, [(where, scaler)], kind) from what the user passed."""
-    from tanul.model import Sequential
-
     steps: list[tuple[str, Any]] = []
     if type(model).__name__ == "Pipeline" and type(model).__module__.startswith("sklearn."):
         *pre, (last_name, last) = model.steps
@@ -269,8 +269,6 @@ def to_onnx(model: Any, opset: int = DEFAULT_OPSET, *, input_name: str = "input"
     """Build the ``onnx.ModelProto`` that :func:`export` writes (arguments as there)."""
     onnx = _onnx()
     from onnx import TensorProto, helper
-
-    from tanul._version import __version__
 
     max_opset = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) \
@@ -375,7 +373,6 @@ def export(model: Any, path: str | Path, opset: int = DEFAULT_OPSET, *, input_na
         A layer or preprocessing step that cannot be exported (the message names it).
     """
     onnx = _onnx()
-    from tanul.io import atomic_write
 
     proto = to_onnx(model, opset, input_name=input_name, output_name=output_name,
                     class_labels=class_labels, preprocessing=preprocessing)
@@ -401,8 +398,6 @@ def add_arguments(p: Any) -> None:
 
 def run_command(args: Any) -> int:
     """``tanul export MODEL.tanul --onnx OUT.onnx``: load, convert, check, write, report."""
-    from tanul.io import load_model
-
     model = load_model(args.model_file, compile=False)
     proto = export(model, args.onnx, args.opset, input_name=args.input_name, output_name=args.output_name,
                    class_labels=args.class_labels)

@@ -55,6 +55,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from tanul import layers, optimizers
+from tanul.callbacks import EarlyStopping
+from tanul.io import load_checkpoint, save_checkpoint
+from tanul.layers import activations
+from tanul.model import Sequential
+from tanul.regularizers import L2
+
 __all__ = ["NetClassifier", "NetRegressor"]
 
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}
@@ -111,8 +118,6 @@ class _NetBase(BaseEstimator):
                     isinstance(h, (Integral, np.integer)) and not isinstance(h, bool) and h >= 1
                     for h in sizes):
                 raise bad("hidden_layer_sizes", "a tuple of positive ints, e.g. (64, 32)")
-            from tanul.layers import activations
-
             act = self.activation
             if not isinstance(act, str) or _ACTIVATION_ALIASES.get(act, act) not in activations.ACTIVATIONS \
                     or act == "softmax":
@@ -124,8 +129,6 @@ class _NetBase(BaseEstimator):
         elif not callable(self.model):
             raise TypeError(f"{who}: expected model to be None or a function returning a "
                             f"tanul.Sequential, got model={self.model!r}")
-        from tanul import optimizers
-
         if not isinstance(self.optimizer, str) and not isinstance(self.optimizer, optimizers.Optimizer):
             raise bad("optimizer", f"a name ({', '.join(sorted(optimizers.OPTIMIZERS))}) or an Optimizer")
         if self.learning_rate is not None and (isinstance(self.learning_rate, bool) or not isinstance(
@@ -159,9 +162,6 @@ class _NetBase(BaseEstimator):
 
     # ------------------------------------------------------------------ the network
     def _build_network(self, input_shape: tuple[int, ...], n_outputs: int, seed: int | None) -> Any:
-        from tanul import layers
-        from tanul.model import Sequential
-
         who = type(self).__name__
         if self.model is not None:
             fn = self.model
@@ -189,8 +189,6 @@ class _NetBase(BaseEstimator):
                                  f"{tuple(net.output_shape)}, expected ({n_outputs},) "
                                  f"({'classes' if is_classifier_like(self) else 'targets'})")
             if self.l2:
-                from tanul.regularizers import L2
-
                 for layer in net.layers:
                     if "W" in layer.params:
                         layer.regularizers["W"] = L2(float(self.l2))
@@ -203,8 +201,6 @@ class _NetBase(BaseEstimator):
         act = _ACTIVATION_ALIASES.get(self.activation, self.activation)
         reg = None
         if self.l2:
-            from tanul.regularizers import L2
-
             reg = L2(float(self.l2))
         stack: list[Any] = []
         for h in sizes:
@@ -220,8 +216,6 @@ class _NetBase(BaseEstimator):
 
     def _make_optimizer(self) -> Any:
         import copy
-
-        from tanul import optimizers
 
         if not isinstance(self.optimizer, str):
             return copy.deepcopy(self.optimizer)  # never train the parameter object itself
@@ -244,8 +238,6 @@ class _NetBase(BaseEstimator):
 
     def _fit_network(self, X: np.ndarray, y: np.ndarray, n_outputs: int, epochs: int,
                      new: bool, validation: bool, stratify: np.ndarray | None) -> None:
-        from tanul.callbacks import EarlyStopping
-
         if new:
             seed = self._seed()
             net = self._build_network(X.shape[1:], n_outputs, seed)
@@ -288,8 +280,6 @@ class _NetBase(BaseEstimator):
         state = {k: v for k, v in self.__dict__.items() if k not in self._FITTED and k != "_label_index"}
         if "model_" not in self.__dict__:
             return state
-        from tanul.io import save_checkpoint
-
         extra = {"n_features_in": int(self.n_features_in_), "n_iter": int(self.n_iter_)}
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
@@ -309,8 +299,6 @@ class _NetBase(BaseEstimator):
         self.__dict__.update(state)
         if blob is None:
             return
-        from tanul.io import load_checkpoint
-
         with tempfile.TemporaryDirectory(prefix="tanul-pickle-") as d:
             path = os.path.join(d, "estimator.tanul")
             with open(path, "wb") as f:
