@@ -68,8 +68,9 @@ def test_spiral_learns_until_test_loss_below_0_1(page, live_server):
     # a step already in flight may land after the pause, so the loss can move a little past 0.1;
     # what must hold: the number shown is the loss the page holds, rounded to 3 places, and it
     # stays low once paused
-    value = float(page.get_attribute("[data-testid=test-loss]", "data-value"))
-    shown = page.inner_text("[data-testid=test-loss]")
+    shown, value = page.evaluate(  # both read in one turn of the page's event loop
+        "() => { const e = document.querySelector('[data-testid=test-loss]');"
+        " return [e.textContent, Number(e.dataset.value)]; }")
     assert len(shown.split(".")[1]) == 3 and abs(float(shown) - value) <= 0.0005 + 1e-12
     assert value < 0.15
     assert int(page.inner_text("[data-testid=epoch]")) > 0
