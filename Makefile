@@ -52,11 +52,12 @@ docs-figures: $(STAMP_RUN)
 # (a background job inherits SIGINT ignored, which the Ctrl-C tests would see: restore it first)
 SIGINT_DEFAULT := import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])
 MUTATE ?= layers losses preprocessing optimizers ops metrics callbacks io forecast
+MUTMUT_CHILDREN ?= 2
 mutate: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet -e ".[mutate]"
 	mkdir -p mutants; for pkg in $(MUTATE); do \
 	  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 10 $(BIN)/python -c "$(SIGINT_DEFAULT)" \
-	    $(BIN)/mutmut run --max-children 2 "tanul.$$pkg.*" \
+	    $(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN) "tanul.$$pkg.*" \
 	    > mutants/run-$$pkg.log 2>&1 || exit 1; \
 	done
 	$(BIN)/python tools/mutation_report.py
