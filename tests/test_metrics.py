@@ -1,5 +1,6 @@
 """tanul.metrics against scikit-learn (the oracle), hand-worked ranking cases, and the compile path."""
 
+import re
 import warnings
 
 import numpy as np
@@ -480,3 +481,305 @@ def test_compile_binary_sigmoid_and_regression_metrics():
     res = reg.evaluate(x, yr)
     assert res["mae"] == pytest.approx(skm.mean_absolute_error(yr, out), rel=1e-5)
     assert res["r2"] == pytest.approx(skm.r2_score(yr, out), rel=1e-5)
+
+
+# ---------------------------------------------------------------------- gaps found by mutation testing
+def test_every_builtin_name_computes_its_sklearn_metric():
+    """The registry table, built afresh (the module's copy is built at import, before any test
+    could see a change to it): every name gives a Metric of that name whose value on model-like
+    outputs is scikit-learn's."""
+    from tanul.metrics import registry
+
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 40)
+    p = rng.random((40, 3)) + np.eye(3)[y] * 0.6
+    p /= p.sum(axis=1, keepdims=True)
+    pred = p.argmax(axis=1)
+    yb = rng.integers(0, 2, 40)
+    pb = np.clip(rng.random(40) * 0.7 + yb * 0.25, 0, 1)
+    yr, pr = rng.normal(size=40), rng.normal(size=40)
+    expected = {
+        "accuracy": (y, p, skm.accuracy_score(y, pred)), "acc": (y, p, skm.accuracy_score(y, pred)),
+        "auc": (yb, pb, skm.roc_auc_score(yb, pb)), "roc_auc": (yb, pb, skm.roc_auc_score(yb, pb)),
+        "average_precision": (yb, pb, skm.average_precision_score(yb, pb)),
+        "mae": (yr, pr, skm.mean_absolute_error(yr, pr)), "mse": (yr, pr, skm.mean_squared_error(yr, pr)),
+        "rmse": (yr, pr, np.sqrt(skm.mean_squared_error(yr, pr))), "r2": (yr, pr, skm.r2_score(yr, pr)),
+    }
+    for base, fn in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
+        expected[base] = (yb, pb, fn(yb, pb >= 0.5))
+        for avg in ("macro", "micro", "weighted"):
+            expected[f"{base}_{avg}"] = (y, p, fn(y, pred, average=avg))
+    reg = registry._builtin()
+    assert sorted(reg) == sorted(expected)
+    for name, make in reg.items():
+        m = make(name)
+        yt, scores, want = expected[name]
+        assert isinstance(m, M.Metric) and m.name == name
+        assert m(yt, scores) == pytest.approx(want), name
+        assert m.get_config() == {"name": name}
+    assert M.names() == sorted(expected) + ["top<k>_accuracy"]
+
+
+_RAGGED = [[0, 1], [1]]
+_BAD_INPUTS = [
+    # (call, exception, the start of the message: the function's name, then what was wrong)
+    (lambda: M.confusion_matrix(_RAGGED, [0, 1]), ValueError, r"confusion_matrix: expected y_true to be an array, got ragged"),
+    (lambda: M.confusion_matrix([0, 1], np.eye(2)), ValueError, r"confusion_matrix: expected y_pred to be 1-D class labels of shape \(N,\), got shape \(2, 2\)"),
+    (lambda: M.confusion_matrix([0, 1], [0]), ValueError, r"confusion_matrix: y_true and y_pred must have the same number of samples, got 2 and 1"),
+    (lambda: M.confusion_matrix([0, 1], [0, 1], labels=[[0, 1]]), ValueError, r"confusion_matrix: expected labels to be a non-empty 1-D list, got \[\[0, 1\]\]"),
+    (lambda: M.confusion_matrix([0, 1], [0, 1], labels=[]), ValueError, r"confusion_matrix: expected labels to be a non-empty 1-D list, got \[\]"),
+    (lambda: M.confusion_matrix([0, 1], [0, 1], labels=[0, 1, 0]), ValueError, r"confusion_matrix: expected distinct labels, got \[0, 1, 0\]"),
+    (lambda: M.confusion_matrix([0, 1], [0, 2], labels=[0, 1]), ValueError, r"confusion_matrix: y_pred contains label\(s\) \[2\] that are not in labels=\[0, 1\]"),
+    (lambda: M.confusion_matrix([0, 1], [0, 1], normalize="rows"), ValueError, r"confusion_matrix: expected normalize in \(None, 'true', 'pred', 'all'\), got 'rows'"),
+    (lambda: M.confusion_counts(_RAGGED, [0, 1]), ValueError, r"confusion_counts: expected y_true to be an array"),
+    (lambda: M.confusion_counts([0, 1], [0, 3], labels=[0, 1]), ValueError, r"confusion_matrix: y_pred contains label\(s\) \[3\]"),
+    (lambda: M.confusion_counts([0, 1], [0, 1], labels=[1, 1]), ValueError, r"confusion_counts: expected distinct labels"),
+    (lambda: M.accuracy([0, 1], _RAGGED), ValueError, r"accuracy: expected y_pred to be an array, got ragged"),
+    (lambda: M.accuracy(np.array([0.0, np.nan]), [0, 1]), ValueError, r"accuracy: y_true contains 1 NaN or infinite value\(s\)"),
+    (lambda: M.accuracy(np.array(["a", None], dtype=object), [0, 1]), TypeError, r"accuracy: expected y_true to be a numeric or label array, got dtype=object"),
+    (lambda: M.accuracy(3, [0]), ValueError, r"accuracy: expected y_true to be an array of samples, got the scalar"),
+    (lambda: M.precision([0, 1], [0, 1], average="samples"), ValueError, r"precision: expected average in \(None, 'binary', 'macro', 'micro', 'weighted'\), got 'samples'"),
+    (lambda: M.recall([0, 1], [0, 1], zero_division="nan"), ValueError, r"recall: expected zero_division to be 'warn', 0, 1 or np.nan, got 'nan'"),
+    (lambda: M.recall([0, 1], [0, 1], zero_division=0.5), ValueError, r"recall: expected zero_division to be 'warn', 0, 1 or np.nan, got 0.5"),
+    (lambda: M.recall([0, 1], [0, 1], zero_division=True), ValueError, r"recall: expected zero_division"),
+    (lambda: M.recall([0, 1], [0, 1], zero_division=None), ValueError, r"recall: expected zero_division"),
+    (lambda: M.fbeta([0, 1], [0, 1], beta=-1.0), ValueError, r"fbeta: expected beta to be a number >= 0, got -1.0"),
+    (lambda: M.fbeta([0, 1], [0, 1], beta=True), ValueError, r"fbeta: expected beta to be a number >= 0, got True"),
+    (lambda: M.fbeta([0, 1], [0, 1], beta="2"), ValueError, r"fbeta: expected beta to be a number >= 0, got '2'"),
+    (lambda: M.fbeta([0, 1], [0, 1], beta=float("nan")), ValueError, r"fbeta: expected beta"),
+    (lambda: M.f1([0, 1, 2], [0, 1, 2]), ValueError, r"f1: average='binary' needs at most two classes, but the labels are \[0, 1, 2\]"),
+    (lambda: M.f1(["a", "b"], ["a", "b"]), ValueError, r"f1: pos_label=1 is not one of the labels \['a', 'b'\]"),
+    (lambda: M.f1([0, 1], [0, 1], labels=[0, 1, 1], average="macro"), ValueError, r"f1: expected distinct labels"),
+    (lambda: M.f1([0, 2], [0, 1], labels=[0, 1], average="macro"), ValueError, r"f1: y_true contains label\(s\) \[2\]"),
+    (lambda: M.precision_recall_fscore_support([0, 1], [0, 5], labels=[0, 1]), ValueError, r"precision_recall_fscore_support: y_pred contains label\(s\) \[5\]"),
+    (lambda: M.classification_report([0, 1], [0, 1], digits=-1), ValueError, r"classification_report: expected digits to be an int >= 0, got -1"),
+    (lambda: M.classification_report([0, 1], [0, 1], digits=True), ValueError, r"classification_report: expected digits"),
+    (lambda: M.classification_report([0, 1], [0, 1], digits=2.0), ValueError, r"classification_report: expected digits"),
+    (lambda: M.classification_report([0, 1], [0, 1], target_names=["a"]), ValueError, r"classification_report: expected 2 target_names \(one per label \[0, 1\]\), got 1"),
+    (lambda: M.classification_report([0, 1], [0, 1], labels=[0, 0]), ValueError, r"classification_report: expected distinct labels"),
+    (lambda: M.classification_report([0, 1], [0]), ValueError, r"classification_report: y_true and y_pred must have the same number"),
+    (lambda: M.top_k_accuracy(_RAGGED, [[0.1, 0.9]]), ValueError, r"top_k_accuracy: expected y_true to be an array"),
+    (lambda: M.top_k_accuracy([0], [[0.1, np.inf]]), ValueError, r"top_k_accuracy: scores contains 1 NaN or infinite"),
+    (lambda: M.top_k_accuracy([0], []), ValueError, r"top_k_accuracy: expected at least one sample in scores"),
+    (lambda: M.top_k_accuracy([0, 1], [[0.1, 0.9]]), ValueError, r"top_k_accuracy: y_true and scores must have the same number of samples, got 2 and 1"),
+    (lambda: M.top_k_accuracy([0], [[0.1, 0.9]], k=0), ValueError, r"top_k_accuracy: expected k to be a positive int, got 0"),
+    (lambda: M.top_k_accuracy([0], [[0.1, 0.9]], k=True), ValueError, r"top_k_accuracy: expected k to be a positive int, got True"),
+    (lambda: M.top_k_accuracy([0], [[0.1, 0.9]], k=1.0), ValueError, r"top_k_accuracy: expected k to be a positive int, got 1.0"),
+    (lambda: M.top_k_accuracy([0], np.zeros((1, 2, 2))), ValueError, r"top_k_accuracy: expected scores of shape \(N, K\) or \(N,\), got \(1, 2, 2\)"),
+    (lambda: M.top_k_accuracy([0], [[0.1, 0.2, 0.7]], labels=[0, 1]), ValueError, r"top_k_accuracy: expected one label per score column \(3\), got 2"),
+    (lambda: M.top_k_accuracy([0], [[0.1, 0.9]], labels=[0, 0]), ValueError, r"top_k_accuracy: expected distinct labels"),
+    (lambda: M.top_k_accuracy([5], [[0.1, 0.9]]), ValueError, r"top_k_accuracy: y_true contains label\(s\) \[5\] that are not in labels=\[0, 1\]"),
+    (lambda: M.auc(_RAGGED, [0, 1]), ValueError, r"auc: expected x to be an array, got ragged"),
+    (lambda: M.auc([0, 1], _RAGGED), ValueError, r"auc: expected y to be an array, got ragged"),
+    (lambda: M.auc([0, np.nan], [0, 1]), ValueError, r"auc: x contains 1 NaN"),
+    (lambda: M.auc([0, 1], [np.inf, 1]), ValueError, r"auc: y contains 1 NaN"),
+    (lambda: M.auc([0, 1, 2], [0, 1]), ValueError, r"auc: expected x and y 1-D of the same length >= 2, got shapes \(3,\) and \(2,\)"),
+    (lambda: M.auc([0], [1]), ValueError, r"auc: expected x and y 1-D of the same length >= 2, got shapes \(1,\) and \(1,\)"),
+    (lambda: M.auc([[0, 1]], [[0, 1]]), ValueError, r"auc: expected x and y 1-D"),
+    (lambda: M.roc_curve([0, 1], [[0.1, 0.2], [0.3, 0.4]]), ValueError, r"roc_curve: expected scores of shape \(N,\) for the positive class, got \(2, 2\)"),
+    (lambda: M.roc_curve([0, 1], [0.1, np.nan]), ValueError, r"roc_curve: scores contains 1 NaN"),
+    (lambda: M.roc_curve([0, 1, 1], [0.1, 0.2]), ValueError, r"roc_curve: y_true and scores must have the same number of samples, got 3 and 2"),
+    (lambda: M.roc_curve([0, 2], [0.1, 0.2]), ValueError, r"roc_curve: y_true has labels \[0, 2\]; with labels other than \{0, 1\} or \{-1, 1\} give pos_label"),
+    (lambda: M.roc_curve([1, 1], [0.1, 0.2]), ValueError, r"roc_curve: y_true holds only one class \(positive\)"),
+    (lambda: M.roc_curve([0, 0], [0.1, 0.2]), ValueError, r"roc_curve: y_true holds only one class \(negative\)"),
+    (lambda: M.roc_auc([0, 1], np.array([["a", "b"], ["c", "d"]])), TypeError, r"roc_auc: expected scores to be numeric, got dtype=<U1"),
+    (lambda: M.roc_auc([0, 1], np.zeros((2, 2, 2))), ValueError, r"roc_auc: expected scores of shape \(N,\) or \(N, K\), got \(2, 2, 2\)"),
+    (lambda: M.roc_auc([1, 1], [0.1, 0.2]), ValueError, r"roc_auc: y_true holds only one class; ROC AUC is undefined"),
+    (lambda: M.roc_auc([0, 2], [0.1, 0.2]), ValueError, r"roc_auc: y_true has labels \[0, 2\]"),
+    (lambda: M.roc_auc([0, 1, 1], np.eye(3)[[0, 1, 1]] * 0.5 + 0.1, average=None), ValueError, r"roc_auc: classes \[2\] are absent from y_true \(or are all of it\)"),
+    (lambda: M.roc_auc([0, 1, 2], np.full((3, 3), 1 / 3), average="micro"), ValueError, r"roc_auc: expected average in \('macro', 'weighted', None\), got 'micro'"),
+    (lambda: M.roc_auc([0, 1, 2], np.full((3, 3), 1 / 3), labels=[0, 1]), ValueError, r"roc_auc: expected one label per score column \(3\), got 2"),
+    (lambda: M.roc_auc([0, 1, 2, 2], np.full((3, 3), 1 / 3)), ValueError, r"roc_auc: y_true and scores must have the same number of samples, got 4 and 3"),
+    (lambda: M.roc_auc(np.eye(3), np.full((3, 3), 1 / 3)), ValueError, r"roc_auc: expected y_true to be 1-D class labels"),
+    (lambda: M.roc_auc([0, 1, 7], np.full((3, 3), 1 / 3)), ValueError, r"roc_auc: y_true contains label\(s\) \[7\] that are not in labels=\[0, 1, 2\]"),
+    (lambda: M.precision_recall_curve([0, 1], [0.1]), ValueError, r"precision_recall_curve: y_true and scores must have the same number"),
+    (lambda: M.precision_recall_curve([0, 3], [0.1, 0.3]), ValueError, r"precision_recall_curve: y_true has labels \[0, 3\]"),
+    (lambda: M.average_precision([0, 1], [0.1, np.nan]), ValueError, r"average_precision: scores contains 1 NaN"),
+    (lambda: M.average_precision([0, 1, 2], np.full((3, 3), 1 / 3), average="samples"), ValueError, r"average_precision: expected average in \('macro', 'weighted', None\), got 'samples'"),
+    (lambda: M.average_precision([0, 1], [0.1, 0.2, 0.3]), ValueError, r"average_precision: y_true and scores must have the same number"),
+    (lambda: M.average_precision([0, 1, 2], np.full((3, 3), 1 / 3), labels=["a", "b"]), ValueError, r"average_precision: expected one label per score column \(3\), got 2"),
+    (lambda: M.mean_average_precision([0, 1], [0.1, 0.2]), ValueError, r"mean_average_precision: expected a score matrix \(N, K\) with class labels, got scores \(2,\)"),
+    (lambda: M.mean_average_precision([0, 1], np.full((2, 2), 0.5), k=1), ValueError, r"mean_average_precision: k applies to queries"),
+    (lambda: M.mean_average_precision([[1, 0]], [[0.1, 0.2]], k=0), ValueError, r"mean_average_precision: expected k to be a positive int, got 0"),
+    (lambda: M.mean_average_precision([[1, 0]], [[0.1, 0.2]], zero_division=2), ValueError, r"mean_average_precision: expected zero_division"),
+    (lambda: M.mean_average_precision([0, 1], np.full((2, 2), np.nan)), ValueError, r"mean_average_precision: scores contains 4 NaN"),
+    (lambda: M.mean_average_precision([[1, 0]], [[0.1, np.nan]]), ValueError, r"mean_average_precision: scores\[0\] contains 1 NaN"),
+    (lambda: M.mean_average_precision([[1, -1]], [[0.1, 0.2]]), ValueError, r"mean_average_precision: query 0: expected relevance >= 0 \(0 = not relevant\), got -1"),
+    (lambda: M.mean_average_precision([0, 1, 1], np.full((3, 2), 0.5), labels=[0, 1, 2]), ValueError, r"mean_average_precision: expected one label per score column \(2\), got 3"),
+    (lambda: M.precision_at_k([1, 0], [0.1, 0.2], k=None), ValueError, r"precision_at_k: expected k to be a positive int, got None"),
+    (lambda: M.precision_at_k([1, 0], [0.1, 0.2], k=1.0), ValueError, r"precision_at_k: expected k to be a positive int, got 1.0"),
+    (lambda: M.precision_at_k([1, 0], [0.1, 0.2], k=False), ValueError, r"precision_at_k: expected k to be a positive int, got False"),
+    (lambda: M.precision_at_k([1, 0], [0.1, 0.2, 0.3], k=1), ValueError, r"precision_at_k: expected relevance and scores of the same shape \(n,\) for one query or \(Q, n\) for Q queries, got \(2,\) and \(3,\)"),
+    (lambda: M.precision_at_k(np.ones((1, 2, 2)), np.ones((1, 2, 2)), k=1), ValueError, r"precision_at_k: expected relevance and scores of the same shape"),
+    (lambda: M.precision_at_k([[1, 0]], np.array([0.1, 0.2]), k=1), ValueError, r"precision_at_k: expected relevance and scores to be two lists with one array per query \(the same number of queries\), got list and ndarray"),
+    (lambda: M.precision_at_k([[1, 0], [1, 1]], [[0.1, 0.2]], k=1), ValueError, r"precision_at_k: expected relevance and scores to be two lists with one array per query \(the same number of queries\), got list and list"),
+    (lambda: M.precision_at_k([[1, 0], [0, 1]], [[0.1, 0.2], [0.3]], k=1), ValueError, r"precision_at_k: query 1: expected relevance and scores 1-D of the same length, got shapes \(2,\) and \(1,\)"),
+    (lambda: M.precision_at_k([[1.0, np.nan]], [[0.1, 0.2]], k=1), ValueError, r"precision_at_k: relevance\[0\] contains 1 NaN"),
+    (lambda: M.precision_at_k([[1, 0], []], [[0.1, 0.2], []], k=1), ValueError, r"precision_at_k: expected at least one sample in relevance\[1\]"),
+    (lambda: M.precision_at_k([[1, 0], [1]], [[0.1, 0.2], []], k=1), ValueError, r"precision_at_k: expected at least one sample in scores\[1\]"),
+    (lambda: M.precision_at_k([], [], k=1), ValueError, r"precision_at_k: expected at least one sample in relevance, got an empty array"),
+    (lambda: M.precision_at_k([1], [], k=1), ValueError, r"precision_at_k: expected at least one sample in scores, got an empty array"),
+    (lambda: M.recall_at_k([1, 0], [0.1, 0.2], k=0), ValueError, r"recall_at_k: expected k to be a positive int, got 0"),
+    (lambda: M.recall_at_k([1, 0], [0.1, 0.2], k=1, zero_division="0"), ValueError, r"recall_at_k: expected zero_division to be 'warn', 0, 1 or np.nan, got '0'"),
+    (lambda: M.recall_at_k([1, 0], [0.1, 0.2, 0.3], k=1), ValueError, r"recall_at_k: expected relevance and scores of the same shape"),
+    (lambda: M.precision_at_k([1, 0], [0.1, 0.2], k=True), ValueError, r"precision_at_k: expected k to be a positive int, got True"),
+    (lambda: M.precision_at_k([[1, 0, 1]], [[0.9, 0.8]], k=1), ValueError, r"precision_at_k: query 0: expected relevance and scores 1-D of the same length, got shapes \(3,\) and \(2,\)"),
+    (lambda: M.mean_average_precision(np.array([1, 0]), [np.array([0.1, 0.2])]), ValueError, r"mean_average_precision: expected relevance and scores to be two lists"),
+    (lambda: M.mean_average_precision([[1, 0], [1]], np.array([0.1, 0.2])), ValueError, r"mean_average_precision: expected relevance and scores to be two lists"),
+    (lambda: M.roc_auc([0, 0, 0], np.full((3, 3), 1 / 3)), ValueError, r"roc_auc: classes \[0, 1, 2\] are absent from y_true \(or are all of it\)"),
+    (lambda: M.mse(np.zeros((3, 2)), np.zeros((3, 3))), ValueError, r"mse: y_true and y_pred must have the same number of outputs\n  Expect: \(3, 2\)\n  Actual: \(3, 3\)"),
+    (lambda: M.r2([1.0, 2.0], [1.0]), ValueError, r"r2: y_true and y_pred must have the same number of samples, got 2 and 1"),
+    (lambda: M.mae([1.0, np.nan], [1.0, 2.0]), ValueError, r"mae: y_true contains 1 NaN"),
+    (lambda: M.rmse([1.0, 2.0], [1.0, np.inf]), ValueError, r"rmse: y_pred contains 1 NaN"),
+    (lambda: M.rmse([1.0, 2.0], [1.0, 2.0], multioutput="variance_weighted"), ValueError, r"rmse: expected multioutput in \('uniform_average', 'raw_values'\), got 'variance_weighted'"),
+    (lambda: M.mse(np.array(["a"]), np.array(["b"])), TypeError, r"mse: expected y_true to be numeric, got dtype=<U1"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_BAD_INPUTS)))
+def test_bad_input_errors_name_the_function_the_argument_and_the_values(i):
+    call, exc, start = _BAD_INPUTS[i]
+    with pytest.raises(exc) as info:
+        call()
+    assert re.match(start, str(info.value)), str(info.value)
+
+
+def test_undefined_metric_warning_points_at_the_callers_line():
+    with pytest.warns(UndefinedMetricWarning) as rec:
+        M.recall_at_k([0, 0], [0.1, 0.2], k=1)
+    assert rec[0].filename == __file__
+
+
+def test_ranking_ties_keep_the_items_order_also_for_long_lists():
+    # 20 items scored 0.5, then 20 scored 0.7; of the 0.7 group only the first five are relevant.
+    # Ranked highest first with ties in item order: items 20, 21, ..., 39, then 0, ..., 19.
+    scores = np.r_[np.full(20, 0.5), np.full(20, 0.7)]
+    rel = np.zeros(40)
+    rel[20:25] = 1
+    assert M.precision_at_k(rel, scores, k=5) == 1.0
+    assert M.recall_at_k(rel, scores, k=5) == 1.0
+    assert M.mean_average_precision([rel], [scores]) == 1.0
+
+
+def test_query_arrays_of_shape_q_by_n_are_queries():
+    rel = np.array([[1, 0, 1], [0, 1, 0]])
+    sc = np.array([[0.9, 0.8, 0.7], [0.3, 0.2, 0.1]])
+    # query 1: relevant at ranks 1 and 3 -> AP = (1/1 + 2/3) / 2; query 2: rank 2 -> AP = 1/2
+    assert M.mean_average_precision(rel, sc) == pytest.approx(((1 + 2 / 3) / 2 + 1 / 2) / 2)
+    # AP@2: query 1 divides by min(2, 2): (1/1) / 2; query 2: (1/2) / 1
+    assert M.mean_average_precision(rel, sc, k=2) == pytest.approx((1 / 2 + 1 / 2) / 2)
+    assert M.precision_at_k(rel, sc, k=2) == pytest.approx((1 / 2 + 1 / 2) / 2)
+
+
+def test_queries_without_relevant_items_warn_with_their_count_only_under_warn():
+    rel = [[0, 0], [1, 0], [0, 0]]
+    sc = [[0.1, 0.2], [0.3, 0.1], [0.5, 0.4]]
+    with pytest.warns(UndefinedMetricWarning, match=r"^recall_at_k: 2 query\(ies\) have no relevant item; "
+                                                    r"their recall is set to 0.0"):
+        assert M.recall_at_k(rel, sc, k=1) == pytest.approx(1 / 3)
+    with pytest.warns(UndefinedMetricWarning, match=r"^mean_average_precision: 2 query\(ies\) have no relevant "
+                                                    r"item; their AP is set to 0.0"):
+        assert M.mean_average_precision(rel, sc) == pytest.approx(1 / 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert M.recall_at_k(rel, sc, k=1, zero_division=1) == pytest.approx(1.0)
+        assert M.recall_at_k(rel, sc, k=1, zero_division=0) == pytest.approx(1 / 3)
+        assert M.mean_average_precision(rel, sc, zero_division=1) == pytest.approx(1.0)
+        assert M.mean_average_precision(rel, sc, zero_division=0) == pytest.approx(1 / 3)
+        assert M.recall_at_k([[1, 0], [0, 1]], [[0.3, 0.1], [0.5, 0.4]], k=1) == pytest.approx(1 / 2)
+        assert M.mean_average_precision([[1, 0], [0, 1]], [[0.3, 0.1], [0.5, 0.4]]) == pytest.approx(3 / 4)
+
+
+def test_curves_with_three_thresholds_drop_like_sklearn():
+    # three tied groups of one positive and one negative: the ROC points (1,1)/3, (2,2)/3, (3,3)/3 are
+    # collinear, so the middle threshold goes
+    y = np.array([1, 0, 1, 0, 1, 0])
+    s = np.array([0.9, 0.9, 0.5, 0.5, 0.1, 0.1])
+    for ours, theirs in zip(M.roc_curve(y, s), skm.roc_curve(y, s)):
+        np.testing.assert_allclose(ours, theirs)
+    assert M.roc_curve(y, s)[2].tolist() == [np.inf, 0.9, 0.1]
+    # precision-recall: the recall does not change at 0.5, so that threshold goes
+    y, s = np.array([1, 0, 0]), np.array([0.9, 0.5, 0.1])
+    for ours, theirs in zip(M.precision_recall_curve(y, s, drop_intermediate=True),
+                            skm.precision_recall_curve(y, s, drop_intermediate=True)):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_pr_curve_when_the_positives_come_last():
+    y, s = np.array([0, 0, 1]), np.array([0.9, 0.8, 0.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for ours, theirs in zip(M.precision_recall_curve(y, s), skm.precision_recall_curve(y, s)):
+            np.testing.assert_allclose(ours, theirs)
+        assert M.average_precision(y, s) == pytest.approx(skm.average_precision_score(y, s))
+    p, r, _ = M.precision_recall_curve([1], [0.3])  # one sample, one threshold
+    assert p.tolist() == [1.0, 1.0] and r.tolist() == [1.0, 0.0]
+
+
+def test_score_matrices_with_named_classes_and_two_columns():
+    rng = np.random.default_rng(11)
+    names = np.array(["ant", "bee", "cat"])
+    yi = rng.integers(0, 3, 30)
+    yi[:3] = [0, 1, 2]
+    p = rng.random((30, 3)) + np.eye(3)[yi] * 0.3
+    p /= p.sum(axis=1, keepdims=True)
+    y = names[yi]
+    assert M.roc_auc(y, p, labels=names) == pytest.approx(skm.roc_auc_score(y, p, multi_class="ovr", labels=names))
+    # columns in another order than sorted: the labels say which class each column is
+    order = [2, 0, 1]
+    assert M.roc_auc(y, p[:, order], labels=names[order], average=None) == pytest.approx(
+        [skm.roc_auc_score(y == names[c], p[:, c]) for c in order])
+    assert M.average_precision(y, p[:, order], labels=names[order], average=None) == pytest.approx(
+        [skm.average_precision_score(y == names[c], p[:, c]) for c in order])
+    assert M.top_k_accuracy(y, p[:, order], k=2, labels=names[order]) == pytest.approx(
+        skm.top_k_accuracy_score(yi, p, k=2))
+    # two columns: column 1 is the positive class, named by labels[1]
+    yb = np.array(["no", "yes", "yes", "no", "yes"])
+    sb = np.array([[0.8, 0.3], [0.1, 0.7], [0.6, 0.5], [0.3, 0.4], [0.2, 0.9]])  # rows need not sum to 1
+    assert M.roc_auc(yb, sb, labels=["no", "yes"]) == pytest.approx(skm.roc_auc_score(yb == "yes", sb[:, 1]))
+    assert M.roc_auc((yb == "yes").astype(int), sb) == pytest.approx(skm.roc_auc_score(yb == "yes", sb[:, 1]))
+    assert M.roc_auc((yb == "no").astype(int), sb[:, [1]]) == pytest.approx(
+        skm.roc_auc_score(yb == "no", sb[:, 1]))
+
+
+def test_roc_auc_leaves_out_an_absent_class_in_the_middle():
+    rng = np.random.default_rng(5)
+    y = rng.choice([0, 2, 3], 40)
+    p = rng.random((40, 4))
+    with pytest.warns(UndefinedMetricWarning, match=r"^roc_auc: classes \[1\] are absent from y_true; their AUC "
+                                                    r"is undefined and left out of the average"):
+        got = M.roc_auc(y, p)
+    want = [skm.roc_auc_score(y == c, p[:, c]) for c in (0, 2, 3)]
+    assert got == pytest.approx(np.mean(want))
+    with pytest.warns(UndefinedMetricWarning):
+        got_w = M.roc_auc(y, p, average="weighted")
+    assert got_w == pytest.approx(np.average(want, weights=[np.sum(y == c) for c in (0, 2, 3)]))
+
+
+def test_top_k_accuracy_with_one_column_of_probabilities():
+    y = np.array([0, 1, 1, 0])
+    p = np.array([0.2, 0.7, 0.4, 0.9])
+    # k = 1: the class with the higher probability (p or 1 - p) must be the true one
+    assert M.top_k_accuracy(y, p[:, None], k=1) == pytest.approx(skm.accuracy_score(y, p >= 0.5))
+    assert M.top_k_accuracy(y, p, k=1) == pytest.approx(skm.accuracy_score(y, p >= 0.5))
+
+
+def test_regression_raw_values_per_output_match_sklearn():
+    rng = np.random.default_rng(2)
+    yt, yp = rng.normal(size=(25, 3)), rng.normal(size=(25, 3))
+    np.testing.assert_allclose(M.mae(yt, yp, multioutput="raw_values"),
+                               skm.mean_absolute_error(yt, yp, multioutput="raw_values"))
+    np.testing.assert_allclose(M.rmse(yt, yp, multioutput="raw_values"),
+                               np.sqrt(skm.mean_squared_error(yt, yp, multioutput="raw_values")))
+    assert M.rmse(yt, yp) == pytest.approx(skm.root_mean_squared_error(yt, yp))
+
+
+def test_metric_repr_and_name_of_a_callable_without_a_name():
+    import functools
+
+    part = functools.partial(M.f1, average="macro")
+    m = M.Metric(part)
+    assert m.name == "partial"
+    assert repr(m) == f"Metric('partial', {part!r}, kind='raw')"
+    assert m(np.array([0, 1, 1]), np.array([0, 1, 0])) == pytest.approx(skm.f1_score([0, 1, 1], [0, 1, 0],
+                                                                                      average="macro"))

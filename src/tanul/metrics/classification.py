@@ -53,7 +53,7 @@ def _resolve_labels(where: str, yt: np.ndarray, yp: np.ndarray, labels: Any) -> 
     if lab.ndim != 1 or lab.size == 0:
         raise ValueError(f"{where}: expected labels to be a non-empty 1-D list, got {labels!r}")
     if np.unique(lab).size != lab.size:
-        raise ValueError(f"{where}: expected distinct labels, got {list(lab)}")
+        raise ValueError(f"{where}: expected distinct labels, got {lab.tolist()}")
     return lab
 
 
