@@ -783,3 +783,87 @@ def test_metric_repr_and_name_of_a_callable_without_a_name():
     assert repr(m) == f"Metric('partial', {part!r}, kind='raw')"
     assert m(np.array([0, 1, 1]), np.array([0, 1, 0])) == pytest.approx(skm.f1_score([0, 1, 1], [0, 1, 0],
                                                                                       average="macro"))
+
+
+def test_undefined_precision_recall_and_f_warn_with_their_reason():
+    yt, yp = np.array([0, 1, 1, 2]), np.array([0, 0, 1, 0])
+    tail = r" Use the zero_division argument to choose the value \(and silence this warning\)\.$"
+    with pytest.warns(UndefinedMetricWarning) as rec:
+        p, r, f, s = M.precision_recall_fscore_support(yt, yp, labels=[0, 1, 2, 3])
+    messages = [str(w.message) for w in rec]
+    assert len(messages) == 3
+    assert re.match(r"^Precision is ill-defined and being set to 0.0 for labels with no predicted samples\." + tail,
+                    messages[0])
+    assert re.match(r"^Recall is ill-defined and being set to 0.0 for labels with no true samples\." + tail,
+                    messages[1])
+    assert re.match(r"^F-score is ill-defined and being set to 0.0 for labels with no true nor predicted "
+                    r"samples\." + tail, messages[2])
+    want = _quiet(skm.precision_recall_fscore_support, yt, yp, labels=[0, 1, 2, 3])
+    for ours, theirs in zip((p, r, f, s), want):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_only_the_asked_quantity_warns():
+    yt, yp = np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1])  # class 2 never predicted: precision undefined
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(M.recall(yt, yp, average=None), skm.recall_score(yt, yp, average=None))
+    yt, yp = np.array([0, 0, 1]), np.array([0, 2, 1])  # class 2 never true: recall undefined
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(M.precision(yt, yp, average=None), skm.precision_score(yt, yp, average=None))
+        np.testing.assert_allclose(M.f1(yt, yp, average=None), skm.f1_score(yt, yp, average=None))
+    with pytest.warns(UndefinedMetricWarning, match="^Recall is ill-defined"):
+        M.recall(yt, yp, average=None)
+
+
+def test_labels_choose_and_order_the_classes_like_sklearn():
+    yt, yp = np.array([0, 1, 1, 2, 2, 2, 0]), np.array([0, 1, 2, 2, 2, 1, 1])
+    labels = [2, 0, 1]  # every class, another order
+    for ours, theirs in ((M.precision, skm.precision_score), (M.recall, skm.recall_score), (M.f1, skm.f1_score)):
+        np.testing.assert_allclose(ours(yt, yp, labels=labels, average=None),
+                                   theirs(yt, yp, labels=labels, average=None))
+    np.testing.assert_allclose(M.fbeta(yt, yp, beta=0.5, labels=labels, average=None),
+                               skm.fbeta_score(yt, yp, beta=0.5, labels=labels, average=None))
+    for ours, theirs in zip(M.precision_recall_fscore_support(yt, yp, labels=labels),
+                            skm.precision_recall_fscore_support(yt, yp, labels=labels)):
+        np.testing.assert_allclose(ours, theirs)
+    c = M.confusion_counts(yt, yp, labels=labels)
+    mcm = skm.multilabel_confusion_matrix(yt, yp, labels=labels)
+    assert c.labels.tolist() == labels
+    np.testing.assert_array_equal(c.tp, mcm[:, 1, 1])
+    np.testing.assert_array_equal(c.fn, mcm[:, 1, 0])
+    d = c.as_dict()
+    assert sorted(d) == ["fn", "fp", "labels", "tn", "tp"]
+    for key, col in (("tn", (0, 0)), ("fp", (0, 1)), ("fn", (1, 0)), ("tp", (1, 1))):
+        np.testing.assert_array_equal(d[key], mcm[:, col[0], col[1]])
+    assert d["labels"].tolist() == labels
+    np.testing.assert_array_equal(c.support, [3, 2, 2])
+    got = M.classification_report(yt, yp, labels=labels, output_dict=True)
+    want = skm.classification_report(yt, yp, labels=labels, output_dict=True)
+    for key in ("2", "0", "1", "macro avg", "weighted avg"):
+        for field in ("precision", "recall", "f1-score", "support"):
+            assert got[key][field] == pytest.approx(want[key][field]), (key, field)
+
+
+def test_prfs_defaults_and_fbeta_with_a_named_positive_class():
+    yt, yp = [0, 1, 1, 0, 1], [0, 1, 0, 1, 1]
+    # default average=None: per class, all classes
+    for ours, theirs in zip(M.precision_recall_fscore_support(yt, yp), skm.precision_recall_fscore_support(yt, yp)):
+        np.testing.assert_allclose(ours, theirs)
+    # binary: pos_label defaults to 1
+    got = M.precision_recall_fscore_support(yt, yp, average="binary")
+    want = skm.precision_recall_fscore_support(yt, yp, average="binary")
+    assert got[:3] == pytest.approx(want[:3]) and got[3] is None
+    ys, ps = np.array(["a", "b", "b", "a", "b"]), np.array(["a", "b", "a", "b", "b"])
+    assert M.fbeta(ys, ps, beta=2.0, pos_label="a") == pytest.approx(skm.fbeta_score(ys, ps, beta=2.0, pos_label="a"))
+    # beta = 0 is precision, beta = inf is recall (docstring)
+    assert M.fbeta(yt, yp, beta=0) == pytest.approx(skm.precision_score(yt, yp))
+    assert M.fbeta(yt, yp, beta=np.inf) == pytest.approx(skm.recall_score(yt, yp))
+
+
+@pytest.mark.parametrize("digits", [None, 0, 14])
+def test_classification_report_default_zero_and_wide_digits_match_sklearn(digits):
+    yt, yp = np.array([0, 1, 1, 2, 2, 0]), np.array([0, 1, 2, 2, 2, 1])
+    kw = {} if digits is None else {"digits": digits}
+    assert M.classification_report(yt, yp, **kw) == skm.classification_report(yt, yp, **kw)
