@@ -181,3 +181,280 @@ def test_second_fit_continues_optimizer_state():
     model.fit(x, y, epochs=3, initial_epoch=2, batch_size=40, verbose=0)
     assert model.optimizer.iterations == 9
     assert not np.array_equal(m_before, np.zeros_like(m_before))
+
+
+# ---------------------------------------------------------------------- gaps found by mutation testing
+class _FakeOptimizer:
+    def __init__(self, lr):
+        self.lr = lr
+
+    @property
+    def current_lr(self):
+        return self.lr
+
+
+class _FakeModel:
+    """The CallbackTarget surface, recording what the callbacks ask of it."""
+
+    def __init__(self, lr=1.0):
+        self.stop_training = False
+        self.history = tanul.callbacks.History()
+        self.optimizer = _FakeOptimizer(lr)
+        self.weights = [np.zeros(2)]
+        self.calls = []
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, ws):
+        self.calls.append(("set_weights", [w.tolist() for w in ws]))
+        self.weights = [np.asarray(w) for w in ws]
+
+    def save(self, path):
+        self.calls.append(("save", path))
+
+    def save_weights(self, path):
+        self.calls.append(("save_weights", path))
+
+    def save_checkpoint(self, path, epoch):
+        self.calls.append(("save_checkpoint", path, epoch))
+
+
+def _drive(cb, values, key="val_loss", model=None, stop=True):
+    """Feed hand-made logs epoch by epoch (weights = [epoch, epoch]); returns the model and the epochs run."""
+    model = model or _FakeModel()
+    cb.set_model(model)
+    cb.on_train_begin()
+    ran = []
+    for epoch, v in enumerate(values):
+        model.weights = [np.full(2, float(epoch))]
+        cb.on_epoch_end(epoch, {key: v})
+        ran.append(epoch)
+        if stop and model.stop_training:
+            break
+    cb.on_train_end()
+    return model, ran
+
+
+@pytest.mark.parametrize("name, mode", [
+    ("val_loss", "min"), ("loss", "min"), ("mae", "min"), ("val_rmse", "min"), ("val_mse", "min"),
+    ("accuracy", "max"), ("val_acc", "max"), ("val_f1_macro", "max"), ("auc", "max"), ("val_roc_auc", "max"),
+    ("precision_weighted", "max"), ("val_recall", "max"), ("r2", "max"), ("val_r2", "max"),
+    ("top5_accuracy", "max"), ("val_top_2", "max"),
+])
+def test_auto_mode_is_max_for_scores_and_min_for_losses(name, mode):
+    assert EarlyStopping(monitor=name).mode == mode
+    assert ModelCheckpoint("m.tanul", monitor=name).mode == mode
+    assert ReduceLROnPlateau(monitor=name).mode == mode
+
+
+def test_monitor_settings_are_checked_and_min_delta_is_a_magnitude():
+    for cls in (EarlyStopping, ReduceLROnPlateau):
+        with pytest.raises(ValueError, match=rf"^{cls.__name__}: expected mode 'auto', 'min' or 'max', got 'up'$"):
+            cls(mode="up")
+    assert EarlyStopping(min_delta=-0.25).min_delta == 0.25
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match=rf"^EarlyStopping: expected patience to be an int >= 0, got {bad!r}$"):
+            EarlyStopping(patience=bad)
+    for bad in (0, 1, 1.5, -0.5):
+        with pytest.raises(ValueError, match=rf"^ReduceLROnPlateau: expected factor in \(0, 1\), got {bad!r}$"):
+            ReduceLROnPlateau(factor=bad)
+
+
+def test_improvement_needs_more_than_min_delta_in_both_modes():
+    lo = EarlyStopping(mode="min", min_delta=0.125)
+    assert lo._improved(0.875 - 1e-9, 1.0) and not lo._improved(0.875, 1.0)
+    hi = EarlyStopping(mode="max", min_delta=0.125)
+    assert hi._improved(1.125 + 1e-9, 1.0) and not hi._improved(1.125, 1.0)
+    assert lo._worst() == np.inf and hi._worst() == -np.inf
+
+
+def test_missing_monitored_value_warns_at_the_caller_and_names_what_there_is():
+    es = EarlyStopping(monitor="val_auc")
+    es.set_model(_FakeModel())
+    with pytest.warns(RuntimeWarning, match=r"^EarlyStopping: the monitored value 'val_auc' is not in the logs; "
+                                            r"available: loss, val_loss$") as rec:
+        es.on_epoch_end(0, {"val_loss": 1.0, "loss": 2.0})
+    assert rec[0].filename == __file__
+    with pytest.warns(RuntimeWarning, match=r"available: none$"):
+        es.on_epoch_end(1, None)
+    assert es.wait == 0 and es.best == -np.inf  # val_auc: bigger is better
+
+
+def test_early_stopping_by_hand():
+    # patience 2: best at epoch 1 (0.5); epochs 2 and 3 do not improve -> stop at epoch 3
+    es = EarlyStopping(patience=2, restore_best_weights=True, verbose=1)
+    model, ran = _drive(es, [1.0, 0.5, 0.6, 0.7, 0.1])
+    assert ran == [0, 1, 2, 3] and es.stopped_epoch == 3 and es.best == 0.5 and es.best_epoch == 1
+    assert model.history.best_epoch == 1
+    assert model.calls == [("set_weights", [[1.0, 1.0]])]
+    assert es.get_state() == {"wait": 2, "best": 0.5, "best_epoch": 1, "stopped_epoch": 3,
+                              "best_weights": es.best_weights}
+    fresh = EarlyStopping(patience=2)
+    fresh.set_state({"wait": 1, "best": 0.25, "best_epoch": 4, "stopped_epoch": 6, "best_weights": None})
+    assert (fresh.wait, fresh.best, fresh.best_epoch, fresh.stopped_epoch) == (1, 0.25, 4, 6)
+    fresh.set_state({"wait": 1, "best": 0.25})
+    assert fresh.best_epoch is None and fresh.stopped_epoch == -1
+    assert repr(es) == "EarlyStopping(monitor='val_loss', patience=2, mode='min', restore_best_weights=True)"
+    # patience 0: the first epoch without improvement stops (but never epoch 0 itself)
+    _, ran = _drive(EarlyStopping(patience=0), [1.0, 2.0, 0.5])
+    assert ran == [0, 1]
+
+
+def test_early_stopping_prints_where_it_stopped(capsys):
+    _drive(EarlyStopping(patience=1, verbose=1), [1.0, 0.123456, 0.5, 0.7])
+    assert capsys.readouterr().out == "Epoch 3: early stopping; best val_loss 0.1235 at epoch 2\n"
+    _drive(EarlyStopping(patience=1, verbose=0), [1.0, 0.5, 0.7])
+    _drive(EarlyStopping(patience=5, verbose=1), [1.0, 0.5, 0.7])  # did not stop: nothing printed
+    assert capsys.readouterr().out == ""
+
+
+def test_early_stopping_baseline_and_warm_up():
+    # baseline 0.4: 0.5 improves the best but not the baseline, so the count goes on: epochs 0, 1
+    # and 2 count, and 2 does not improve -> stop there (without a baseline epoch 1 restarts the count)
+    es = EarlyStopping(patience=2, baseline=0.4)
+    _, ran = _drive(es, [1.0, 0.5, 0.6, 0.3])
+    assert ran == [0, 1, 2] and es.best == 0.5
+    _, ran = _drive(EarlyStopping(patience=2), [1.0, 0.5, 0.6, 0.3])
+    assert ran == [0, 1, 2, 3]
+    es = EarlyStopping(patience=2, baseline=0.4)
+    _, ran = _drive(es, [1.0, 0.35, 0.36, 0.37, 0.38])
+    assert ran == [0, 1, 2, 3] and es.best_epoch == 1
+    # start_from_epoch 2: epochs 0 and 1 are not watched (their values, however good, are ignored)
+    es = EarlyStopping(patience=1, start_from_epoch=2, restore_best_weights=True)
+    model, ran = _drive(es, [0.0, 0.0, 1.0, 2.0, 3.0])
+    assert ran == [0, 1, 2, 3] and es.best == 1.0 and es.best_epoch == 2
+    assert model.calls == [("set_weights", [[2.0, 2.0]])]
+    # restore without any improvement (NaN never improves): the first watched epoch's weights
+    # (Keras's fallback)
+    es = EarlyStopping(patience=1, restore_best_weights=True)
+    model, ran = _drive(es, [float("nan"), float("nan"), float("nan")])
+    assert ran == [0, 1] and es.best_epoch is None
+    assert model.calls == [("set_weights", [[0.0, 0.0]])]
+
+
+def test_model_checkpoint_kinds_formats_and_state(capsys):
+    model = _FakeModel()
+    for kwargs, kind in (({}, "save"), ({"save_weights_only": True}, "save_weights"),
+                         ({"checkpoint": True}, "save_checkpoint")):
+        model.calls.clear()
+        cb = ModelCheckpoint("ck-{epoch:03d}-{val_loss:.2f}", **kwargs)
+        _drive(cb, [0.5, 0.25], model=model)
+        want = [(kind, "ck-001-0.50"), (kind, "ck-002-0.25")]
+        if kind == "save_checkpoint":
+            want = [(kind, "ck-001-0.50", 0), (kind, "ck-002-0.25", 1)]
+        assert model.calls == want and cb.last_path == "ck-002-0.25"
+    cb = ModelCheckpoint("best-{epoch}", monitor="val_acc", save_best_only=True, verbose=1)
+    model.calls.clear()
+    _drive(cb, [0.5, 0.4, 0.7], key="val_acc", model=model)
+    assert model.calls == [("save", "best-1"), ("save", "best-3")]
+    assert capsys.readouterr().out == "Epoch 1: saved best-1\nEpoch 3: saved best-3\n"
+    assert cb.get_state() == {"best": 0.7}
+    cb2 = ModelCheckpoint("x", monitor="val_acc", save_best_only=True)
+    cb2.set_state({"best": 0.9})
+    model.calls.clear()
+    _drive(cb2, [0.8, 0.95], key="val_acc", model=model)
+    assert model.calls == [("save", "x")]
+    assert repr(cb2) == "ModelCheckpoint('x', monitor='val_acc', save_best_only=True)"
+    with pytest.warns(RuntimeWarning, match="^ModelCheckpoint: the monitored value 'val_loss'"):
+        _drive(ModelCheckpoint("y", save_best_only=True), [0.1], key="loss", model=model)
+    with pytest.raises(ValueError, match=r"^ModelCheckpoint: cannot format the path 'm-\{val_acc\}' with epoch and "
+                                         r"the logs \['val_loss'\]: 'val_acc'$"):
+        _drive(ModelCheckpoint("m-{val_acc}"), [0.1], model=model)
+
+
+def test_terminate_on_nan_by_hand(capsys):
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        model = _FakeModel()
+        cb = TerminateOnNaN()
+        cb.set_model(model)
+        cb.on_batch_end(0, {"loss": 1.0})
+        cb.on_batch_end(1, {})
+        cb.on_batch_end(2, None)
+        assert not model.stop_training
+        cb.on_batch_end(3, {"loss": bad})
+        assert model.stop_training
+        assert capsys.readouterr().out == f"Batch 4: invalid loss {bad}, terminating training\n"
+
+
+def test_csv_logger_separator_append_and_missing_keys(tmp_path):
+    path = tmp_path / "sub" / "log.tsv"  # the folder is created
+    cb = CSVLogger(path, separator="\t")
+    cb.on_train_begin()
+    cb.on_epoch_end(0, {"loss": 0.5, "acc": 0.25})
+    cb.on_train_end()
+    cb.on_train_end()  # twice is harmless
+    assert path.read_text() == "epoch\tacc\tloss\n0\t0.25\t0.5\n"
+    cb = CSVLogger(path, separator="\t", append=True)
+    cb.on_train_begin()
+    cb.on_epoch_end(1, {"loss": 0.125})  # acc missing: an empty cell, in the file's column order
+    cb.on_train_end()
+    assert path.read_text() == "epoch\tacc\tloss\n0\t0.25\t0.5\n1\t\t0.125\n"
+    assert repr(cb) == f"CSVLogger({str(path)!r}, append=True)"
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    cb = CSVLogger(empty, append=True)  # an empty file gets a header
+    cb.on_train_begin()
+    cb.on_epoch_end(0, {"loss": 1.0})
+    cb.on_train_end()
+    assert empty.read_text() == "epoch,loss\n0,1.0\n"
+    cb = CSVLogger(empty)  # no append: the file starts again
+    cb.on_train_begin()
+    cb.on_epoch_end(0, None)
+    cb.on_train_end()
+    assert empty.read_text() == "epoch\n0\n"
+
+
+def test_learning_rate_scheduler_signatures_checks_and_print(capsys):
+    model = _FakeModel(lr=0.5)
+    cb = LearningRateScheduler(lambda epoch, lr: lr * 0.5, verbose=1)
+    cb.set_model(model)
+    cb.on_epoch_begin(0)
+    cb.on_epoch_begin(1)
+    assert model.optimizer.lr == 0.125
+    assert capsys.readouterr().out == "Epoch 1: learning rate 0.25\nEpoch 2: learning rate 0.125\n"
+    logs = {}
+    cb.on_epoch_end(1, logs)
+    cb.on_epoch_end(1, None)
+    assert logs == {"lr": 0.125}
+    for bad in (-0.1, float("nan"), float("inf")):
+        cb = LearningRateScheduler((lambda v: lambda epoch: v)(bad))  # the one-argument signature
+        cb.set_model(model)
+        with pytest.raises(ValueError, match=rf"^LearningRateScheduler: the schedule gave lr={bad} at epoch 3$"):
+            cb.on_epoch_begin(3)
+    with pytest.raises(TypeError, match=r"^LearningRateScheduler: expected a callable schedule, got 0.1$"):
+        LearningRateScheduler(0.1)
+    f = np.exp
+    assert repr(LearningRateScheduler(f)) == f"LearningRateScheduler({f!r})"
+
+
+def test_reduce_lr_on_plateau_by_hand(capsys):
+    # min_delta 0.1: 0.95 is not an improvement on 1.0; patience 2, factor 0.25, verbose
+    model = _FakeModel(lr=1.0)
+    cb = ReduceLROnPlateau(factor=0.25, patience=2, min_delta=0.1, verbose=1)
+    cb.set_model(model)
+    logs = [{"val_loss": v} for v in (1.0, 0.95, 0.95, 0.5, 0.45, 0.45)]
+    for epoch, lg in enumerate(logs):
+        cb.on_epoch_end(epoch, lg)
+    # epoch 2: second epoch without improvement -> lr 0.25; epoch 3 improves; 4, 5 do not -> 0.0625
+    assert [lg["lr"] for lg in logs] == [1.0, 1.0, 1.0, 0.25, 0.25, 0.25]
+    assert model.optimizer.lr == 0.0625
+    assert capsys.readouterr().out == ("Epoch 3: ReduceLROnPlateau lowers lr to 0.25\n"
+                                       "Epoch 6: ReduceLROnPlateau lowers lr to 0.0625\n")
+    assert cb.get_state() == {"best": 0.5, "wait": 0, "cooldown_counter": 0}
+    other = ReduceLROnPlateau()
+    other.set_state({"best": 0.5, "wait": 3, "cooldown_counter": 2})
+    assert (other.best, other.wait, other.cooldown_counter) == (0.5, 3, 2)
+    assert repr(other) == "ReduceLROnPlateau(monitor='val_loss', factor=0.1, patience=10, min_lr=0.0)"
+    # at min_lr already: nothing changes, nothing printed
+    model = _FakeModel(lr=0.01)
+    cb = ReduceLROnPlateau(patience=1, min_lr=0.01, verbose=1)
+    cb.set_model(model)
+    for epoch in range(3):
+        cb.on_epoch_end(epoch, {"val_loss": 1.0})
+    assert model.optimizer.lr == 0.01 and capsys.readouterr().out == ""
+    # a missing value: the lr is still logged, nothing else happens
+    with pytest.warns(RuntimeWarning):
+        lg = {"loss": 1.0}
+        cb.on_epoch_end(3, lg)
+    assert lg["lr"] == 0.01 and cb.wait == 2
