@@ -458,3 +458,96 @@ def test_reduce_lr_on_plateau_by_hand(capsys):
         lg = {"loss": 1.0}
         cb.on_epoch_end(3, lg)
     assert lg["lr"] == 0.01 and cb.wait == 2
+
+
+def test_history_records_appends_and_round_trips():
+    h = tanul.callbacks.History()
+    h.on_epoch_end(0, {"loss": 1, "val_loss": np.float32(0.5)})
+    h.on_epoch_end(1, {"loss": 0.123456})
+    h.on_epoch_end(2, None)
+    assert h.epoch == [0, 1, 2] and h["loss"] == [1.0, 0.123456] and h["val_loss"] == [0.5]
+    assert list(h.keys()) == ["loss", "val_loss"]
+    assert repr(h) == "History(epochs=3, last={'loss': 0.1235, 'val_loss': 0.5})"
+    h.best_epoch = 1
+    other = tanul.callbacks.History()
+    other.set_state(h.get_state())
+    assert (other.history, other.epoch, other.best_epoch) == ({"loss": [1.0, 0.123456], "val_loss": [0.5]},
+                                                              [0, 1, 2], 1)
+    assert other.history["loss"] is not h.history["loss"]  # copied, not shared
+    other.set_state({})
+    assert (other.history, other.epoch, other.best_epoch) == ({}, [], None)
+
+
+def test_lambda_and_callback_list_dispatch_in_order():
+    from tanul.callbacks import CallbackList, Callback
+
+    seen = []
+    a = Lambda(on_epoch_end=lambda e, logs: seen.append(("a", e)), on_train_begin=lambda logs=None: seen.append("a0"))
+    b = Lambda(on_epoch_end=lambda e, logs: seen.append(("b", e)))
+    assert repr(a) == "Lambda(on_epoch_end, on_train_begin)"
+    model = _FakeModel()
+    cbs = CallbackList([a, b], model=model)
+    assert a.model is model and b.model is model and list(cbs) == [a, b]
+    cbs.on_train_begin()
+    cbs.on_epoch_end(4, {})
+    cbs.on_batch_end(0, {})  # hooks nobody set do nothing
+    assert seen == ["a0", ("a", 4), ("b", 4)]
+    with pytest.raises(AttributeError):
+        cbs.stop_training  # noqa: B018 - only on_* hooks are dispatched
+    assert CallbackList([a]).callbacks[0].model is model  # no model given: left as it was
+    with pytest.raises(TypeError, match=r"^fit: expected callbacks to be tanul.callbacks.Callback instances, got 3$"):
+        CallbackList([a, 3])
+    with pytest.raises(TypeError, match=r"^Lambda: unknown hook 'on_step'; expected one of on_train_begin, "
+                                        r"on_train_end, on_epoch_begin, on_epoch_end, on_batch_begin, on_batch_end$"):
+        Lambda(on_step=print)
+    with pytest.raises(TypeError, match=r"^Lambda: on_epoch_end must be callable, got 1$"):
+        Lambda(on_epoch_end=1)
+    base = Callback()
+    assert base.model is None and base.get_state() == {} and repr(base) == "Callback()"
+    base.set_state({"x": 1})
+    for hook in ("on_train_begin", "on_train_end"):
+        assert getattr(base, hook)() is None
+
+
+def test_progress_line_at_verbose_2():
+    import io
+    import re
+
+    from tanul.callbacks.progress import ProgressBar, _fmt_logs
+
+    assert _fmt_logs({"loss": 0.123456, "acc": 1, "note": "x", "val_loss": 2.5e-5}) == \
+        "loss 0.1235  acc 1  val_loss 2.5e-05"
+    out = io.StringIO()
+    bar = ProgressBar(verbose=2, file=out)
+    assert repr(bar) == "ProgressBar(verbose=2)"
+    bar.on_train_begin({"epochs": 3, "samples": 100})
+    bar.on_epoch_begin(1)
+    bar.on_batch_end(0, {"size": 60, "loss": 1.0})
+    bar.on_batch_end(1, {"size": 40, "loss": 0.5})
+    bar.on_epoch_end(1, {"loss": 0.75})
+    bar.on_train_end()
+    line = out.getvalue()
+    assert re.fullmatch(r"Epoch 2/3  \d+\.\ds  [\d,]+ samples/s  loss 0\.75\n", line), line
+    assert bar._seen == 100
+
+
+def test_progress_bar_at_verbose_1_counts_samples():
+    import io
+
+    pytest.importorskip("tqdm")
+    from tanul.callbacks.progress import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(verbose=1, file=out)
+    bar.on_train_begin({"epochs": 2, "samples": 100})
+    bar.on_epoch_begin(0)
+    assert bar._bar.total == 100 and bar._bar.desc == "Epoch 1/2"
+    bar.on_batch_end(0, {"size": 60, "loss": 0.5})
+    assert bar._bar.n == 60
+    bar.on_epoch_end(0, {"loss": 0.25})
+    assert bar._bar is None
+    text = out.getvalue()
+    assert "Epoch 1/2" in text and "60.0/100" in text and text.endswith("loss 0.25] \n")
+    bar.on_epoch_begin(1)
+    bar.on_train_end()  # an interrupted epoch: the bar is closed
+    assert bar._bar is None
