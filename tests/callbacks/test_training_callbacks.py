@@ -479,7 +479,7 @@ def test_history_records_appends_and_round_trips():
 
 
 def test_lambda_and_callback_list_dispatch_in_order():
-    from tanul.callbacks import CallbackList, Callback
+    from tanul.callbacks import Callback, CallbackList
 
     seen = []
     a = Lambda(on_epoch_end=lambda e, logs: seen.append(("a", e)), on_train_begin=lambda logs=None: seen.append("a0"))
