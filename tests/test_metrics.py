@@ -1,5 +1,6 @@
 """tanul.metrics against scikit-learn (the oracle), hand-worked ranking cases, and the compile path."""
 
+import os
 import re
 import warnings
 
@@ -667,7 +668,8 @@ def test_bad_input_errors_name_the_function_the_argument_and_the_values(i):
 def test_undefined_metric_warning_points_at_the_callers_line():
     with pytest.warns(UndefinedMetricWarning) as rec:
         M.recall_at_k([0, 0], [0.1, 0.2], k=1)
-    assert rec[0].filename == __file__
+    if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampoline adds a frame to every call
+        assert rec[0].filename == __file__
 
 
 def test_ranking_ties_keep_the_items_order_also_for_long_lists():
