@@ -31,10 +31,13 @@ from .command import add_arguments, run_command
 from .core import (  # noqa: F401 - the constants are importable, not API-page entries
     ALTERNATIVES,
     INTERVALS,
+    ISSUE_RULES,
     METHODS,
     OWN_VARIABLES,
+    STACK_MEMBERS,
     ForecastConfig,
     ForecastError,
+    apply_stack,
     block_bootstrap_skill,
     build_samples,
     choose_method,
@@ -45,6 +48,7 @@ from .core import (  # noqa: F401 - the constants are importable, not API-page e
     default_periods,
     fit_ridge,
     fit_shrinkage,
+    fit_stack,
     interval_offsets,
     persistence,
     skill,
@@ -60,7 +64,8 @@ from .report import (
 )
 
 __all__ = ["ForecastConfig", "ForecastError", "Forecaster", "build_samples", "split_by_target_date",
-           "persistence", "climatology", "climatology_table", "fit_ridge", "fit_shrinkage", "choose_method",
+           "persistence", "climatology", "climatology_table", "fit_ridge", "fit_shrinkage", "fit_stack", "apply_stack",
+           "choose_method",
            "run_forecast", "write_outputs", "day_of_year", "default_periods", "interval_offsets", "coverage",
            "skill", "block_bootstrap_skill", "metrics_markdown", "forecast_table", "forecast_rows_csv",
            "add_arguments", "run_command"]

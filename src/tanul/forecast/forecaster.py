@@ -24,6 +24,8 @@ from .core import (
     ALTERNATIVES,
     INTERVALS,
     METHODS,
+    STACK_MEMBERS,
+    apply_stack,
     ForecastConfig,
     ForecastError,
     block_bootstrap_skill,
@@ -36,6 +38,7 @@ from .core import (
     feature_matrix,
     fit_ridge,
     fit_shrinkage,
+    fit_stack,
     full_columns,
     interval_offsets,
     parse_date,
@@ -43,6 +46,7 @@ from .core import (
     scores,
     skill,
     split_by_target_date,
+    window_days,
 )
 
 FORMAT = "tanul-forecaster"
@@ -174,9 +178,16 @@ class Forecaster:
             yt = ((target - st["y_mean"]) / st["y_scale"]).astype(np.float32).reshape(-1, 1)
             xf = x.astype(np.float32)
             histories = []
+            fit_rows, stop_rows = tr, va
+            if cfg.stop_on == "last_training_year":   # the validation year stays new to the networks
+                stop_rows = tr & (s["target_dates"] > np.datetime64(cfg.train_end, "D") - 365)
+                fit_rows = tr & ~stop_rows
+                if not fit_rows.any() or not stop_rows.any():
+                    raise ForecastError(f"{src}: too little history for horizon {h}: stop_on="
+                                        "'last_training_year' needs training targets before the last year")
             for k in range(cfg.ensemble):
-                model, es = _train_network(cfg, xf[tr], yt[tr], xf[va], yt[va], cfg.seed * 1000 + h * 10 + k,
-                                           short=h <= cfg.short_horizon)
+                model, es = _train_network(cfg, xf[fit_rows], yt[fit_rows], xf[stop_rows], yt[stop_rows],
+                                           cfg.seed * 1000 + h * 10 + k, short=h <= cfg.short_horizon)
                 st["networks"].append(model)
                 st["best_epochs"].append(int(es.best_epoch) if es.best_epoch is not None else -1)
                 histories.append(model.history)
@@ -184,12 +195,19 @@ class Forecaster:
             preds = {"persistence": persistence(s), **preds}
             st["shrink"] = fit_shrinkage(s["y"][va], preds["climatology"][va], preds["ensemble"][va])
             preds["shrunk"] = base + st["shrink"] * (preds["ensemble"] - base)
+            st["stack"] = fit_stack(s["y"][va], {m: preds[m][va] for m in STACK_MEMBERS})
+            preds["stacked"] = apply_stack(st["stack"], preds)
             val_mae = {m: scores(s["y"][va], preds[m][va])["mae"] for m in METHODS}
             st["val_mae"] = val_mae
             alts = ALTERNATIVES if h <= cfg.short_horizon else ()
             method, st["val_gain_p05"] = choose_method(s["y"][va], {m: preds[m][va] for m in METHODS},
                                                        cfg.block, CHOICE_RESAMPLES, seed=cfg.seed + h,
-                                                       alternatives=alts)
+                                                       alternatives=alts, confidence=cfg.confidence)
+            rule = cfg.issue_short if h <= cfg.short_horizon else cfg.issue_long
+            if rule == "shrunk":
+                method = "shrunk"
+            elif rule == "stack":
+                method = "stacked"
             st["method"] = "climatology" if method == "shrunk" and st["shrink"] == 0 else method
             preds["issued"] = preds[st["method"]]
             st["offsets"] = interval_offsets(s["y"][va] - preds["issued"][va])
@@ -207,7 +225,7 @@ class Forecaster:
                     result["skill"].append({"horizon": h, "method": m, "baseline": base_name, "skill": sk,
                                             "low_90": lo, "high_90": hi})
             result["horizons"][h] = {
-                "samples": s, "split": split, "predictions": preds, "bands": bands,
+                "samples": s, "split": split, "net_fit": fit_rows, "net_stop": stop_rows, "predictions": preds, "bands": bands,
                 "models": st["networks"], "model": st["networks"][0], "history": histories[0],
                 "x_scaler": xs, "y_scaler": ys, "ridge_alpha": alpha, "best_epochs": st["best_epochs"],
                 "base": base, "method": st["method"], "shrink": st["shrink"], "offsets": st["offsets"],
@@ -263,6 +281,8 @@ class Forecaster:
         out["ensemble"] = np.mean([out[m] for m in members], axis=0)
         if with_shrunk:
             out["shrunk"] = base + st["shrink"] * (out["ensemble"] - base)
+            if "stack" in st:
+                out["stacked"] = apply_stack(st["stack"], out)
         return out
 
     # ------------------------------------------------------------------ forecast
@@ -293,13 +313,14 @@ class Forecaster:
         past = {c: np.asarray(cols[c][:i + 1], dtype=np.float64) for c in need}   # nothing after as_of
         self._check_units(past, units, src)
         rows = []
-        L = cfg.lags
+        L = window_days(cfg)
         if i < L - 1:
             raise ForecastError(f"{src}: --as-of {day} is too early: the lags window needs {L} days up to "
                                 f"it, the data starts {dates[0]} ({i + 1} days)")
         for h, st in self.horizons_.items():
             c = st["columns"]
-            x, _ = feature_matrix(past, dates[:i + 1], c["own"], c["others"], L, h, np.array([i]))
+            x, _ = feature_matrix(past, dates[:i + 1], c["own"], c["others"], cfg.lags, h, np.array([i]),
+                                  cfg.other_lags, cfg.means)
             bad = [n for n, v in zip(st["feature_names"], x[0]) if not np.isfinite(v)]
             if bad:
                 raise ForecastError(f"{src}: cannot issue the {h}-day forecast as of {day}: missing values "
@@ -366,6 +387,7 @@ class Forecaster:
                                                   "ridge_anomaly_alpha", "best_epochs", "method", "val_mae",
                                                   "val_gain_p05")}
                 hs[str(h)]["offsets"] = {k: list(v) for k, v in st["offsets"].items()}
+                hs[str(h)]["stack"] = dict(st["stack"])
                 hs[str(h)]["networks"] = nets
             manifest = {"format": FORMAT, "version": VERSION, "config": asdict(self.config),
                         "columns": self.columns_, "horizons": hs}
@@ -423,6 +445,14 @@ class Forecaster:
                 if st["method"] not in METHODS:
                     raise ForecastError(f"{mf}: horizon {h}: unknown method {st['method']!r}")
                 st["offsets"] = {k: (float(hd["offsets"][k][0]), float(hd["offsets"][k][1])) for k in INTERVALS}
+                stack = hd.get("stack")     # absent in forecasters saved before the stacked method
+                if stack is not None:
+                    if not isinstance(stack, dict) or set(stack) - set(STACK_MEMBERS):
+                        raise ForecastError(f"{mf}: horizon {h}: stack weights {stack!r}; expected weights of "
+                                            f"{', '.join(STACK_MEMBERS)}")
+                    st["stack"] = {k: float(v) for k, v in stack.items()}
+                elif st["method"] == "stacked":
+                    raise ForecastError(f"{mf}: horizon {h}: method 'stacked' without stack weights")
                 nf = len(st["feature_names"])
                 want = {name: 366 if name == "climatology" else nf for name in ARRAYS}
                 for name, size in want.items():
