@@ -101,6 +101,18 @@ def _stack(members):
     return rule
 
 
+def _stack_guard(members, conf):
+    def rule(h, yv, pv, pt):
+        from tanul.forecast import apply_stack, choose_method, fit_stack
+
+        w = fit_stack(yv, {m: pv[m] for m in members})
+        sv, st = apply_stack(w, pv), apply_stack(w, pt)
+        m, _ = choose_method(yv, {"climatology": pv["climatology"], "shrunk": sv}, 30, 1000, seed=h,
+                             alternatives=(), confidence=conf)
+        return st if m == "shrunk" else pt["climatology"]
+    return rule
+
+
 def _by_horizon(short, long, month=None):
     def rule(h, yv, pv, pt):
         if h >= 28 and month is not None:
@@ -125,6 +137,13 @@ RULES = {
     "stack 1 d; shrunk beyond": _by_horizon(_stack(STACK), _shrunk),
     "stack 1 d; guard 90 % at 7 d; climatology at 30 d": _by_horizon(_stack(STACK), _guard(0.9), _climatology),
     "stack 1 d; shrunk at 7 d; climatology at 30 d": _by_horizon(_stack(STACK), _shrunk, _climatology),
+    "stack 1 d; guard 95 % at 7 d; climatology at 30 d": _by_horizon(_stack(STACK), _guard(0.95), _climatology),
+    "stack 1 d; climatology beyond": _by_horizon(_stack(STACK), _climatology),
+    "stack 1 and 7 d; climatology at 30 d": _by_horizon(_stack(STACK), _stack(STACK), _climatology),
+    "stack 1 d; stack if sure (90 %) at 7 d; climatology at 30 d": _by_horizon(
+        _stack(STACK), _stack_guard(STACK, 0.9), _climatology),
+    "stack 1 d; stack if sure (75 %) at 7 d; climatology at 30 d": _by_horizon(
+        _stack(STACK), _stack_guard(STACK, 0.75), _climatology),
     "lowest validation MAE (no guard)": lambda h, yv, pv, pt: pt[min(
         ("climatology", "ridge", "ridge_anomaly", "network", "ensemble"),
         key=lambda m: np.abs(pv[m] - yv).mean())],

@@ -47,10 +47,6 @@ class ForecastConfig:
     other_lags: int = 1                 #: days of the other places' variables per sample (t−k+1 .. t)
     #: the place's mean temperature averaged over the last k days, for each k (e.g. (7, 30))
     means: tuple[int, ...] = ()
-    #: the year the networks are stopped early on: "validation" (the validation year, which then
-    #: also chooses λ and the issued method) or "last_training_year" (the networks are fitted on
-    #: the training years before it, so that the validation year is new to them)
-    stop_on: str = "validation"
     train_end: str | None = None        #: last training target date (None: see :func:`default_periods`)
     val_end: str | None = None          #: last validation target date
     test_end: str | None = None         #: last test target date (None: the end of the data)
@@ -76,9 +72,18 @@ class ForecastConfig:
     #: the issuing rule up to ``short_horizon`` days and beyond (:data:`ISSUE_RULES`): "guard"
     #: (:func:`choose_method` at ``confidence``), "shrunk" (always the shrunk ensemble, λ fitted on
     #: validation) or "stack" (the weights of :func:`fit_stack` fitted on validation)
-    issue_short: str = "guard"
-    issue_long: str = "guard"
+    issue_short: str = "stack"
+    issue_long: str = "stack"
     confidence: float = 0.9             #: the guard's confidence (see :func:`choose_method`)
+    #: "stack": the share κ of the stacked forecast's departure from climatology that is issued,
+    #: ``clim + κ (stack − clim)``, up to ``short_horizon`` days, up to ``medium_horizon`` days, and
+    #: beyond (chosen on the folds 2007 and 2008, see docs/forecasting.md)
+    stack_keep: tuple[float, float, float] = (1.0, 0.15, 0.10)
+    medium_horizon: int = 7
+    #: the year the networks are stopped early on: "validation" (the validation year, which then
+    #: also chooses λ, the stack and the issued method) or "last_training_year" (the networks are
+    #: fitted on the training years before it, so that the validation year is new to them)
+    stop_on: str = "last_training_year"
     block: int = 30                     #: days per bootstrap block
     extra: dict = field(default_factory=dict)
 
@@ -101,7 +106,7 @@ class ForecastConfig:
             raise ForecastError(f"ForecastConfig: expected distinct horizons, got {self.horizons}")
         for name, low in (("lags", 1), ("other_lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1), ("patience", 0),
                           ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
-                          ("short_horizon", 0)):
+                          ("short_horizon", 0), ("medium_horizon", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 what = "network" if name == "ensemble" else ""
@@ -115,6 +120,10 @@ class ForecastConfig:
         for name in ("issue_short", "issue_long"):
             if getattr(self, name) not in ISSUE_RULES:
                 raise ForecastError(f"ForecastConfig: expected {name} in {ISSUE_RULES}, got {getattr(self, name)!r}")
+        self.stack_keep = tuple(float(k) for k in self.stack_keep)
+        if len(self.stack_keep) != 3 or not all(0 <= k <= 1 for k in self.stack_keep):
+            raise ForecastError("ForecastConfig: expected stack_keep = three shares in [0, 1] (up to "
+                                f"short_horizon, up to medium_horizon, beyond), got {self.stack_keep!r}")
         if not 0 < self.confidence < 1:
             raise ForecastError(f"ForecastConfig: expected 0 < confidence < 1, got {self.confidence!r}")
         for name in ("train_end", "val_end", "test_end"):
@@ -163,6 +172,13 @@ def full_columns(data: Any) -> dict[str, np.ndarray]:
     if data.city is not None:
         return {f"{data.city}_{k}": v for k, v in data.columns.items()}
     return dict(data.columns)
+
+
+def stack_keep(cfg: ForecastConfig, horizon: int) -> float:
+    """κ of ``cfg.stack_keep`` for a horizon: up to ``short_horizon``, up to ``medium_horizon``,
+    beyond."""
+    h = int(horizon)
+    return cfg.stack_keep[0 if h <= cfg.short_horizon else 1 if h <= cfg.medium_horizon else 2]
 
 
 def window_days(cfg: ForecastConfig) -> int:

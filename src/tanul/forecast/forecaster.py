@@ -46,6 +46,7 @@ from .core import (
     scores,
     skill,
     split_by_target_date,
+    stack_keep,
     window_days,
 )
 
@@ -196,7 +197,8 @@ class Forecaster:
             st["shrink"] = fit_shrinkage(s["y"][va], preds["climatology"][va], preds["ensemble"][va])
             preds["shrunk"] = base + st["shrink"] * (preds["ensemble"] - base)
             st["stack"] = fit_stack(s["y"][va], {m: preds[m][va] for m in STACK_MEMBERS})
-            preds["stacked"] = apply_stack(st["stack"], preds)
+            st["stack_keep"] = stack_keep(cfg, h)
+            preds["stacked"] = base + st["stack_keep"] * (apply_stack(st["stack"], preds) - base)
             val_mae = {m: scores(s["y"][va], preds[m][va])["mae"] for m in METHODS}
             st["val_mae"] = val_mae
             alts = ALTERNATIVES if h <= cfg.short_horizon else ()
@@ -282,7 +284,7 @@ class Forecaster:
         if with_shrunk:
             out["shrunk"] = base + st["shrink"] * (out["ensemble"] - base)
             if "stack" in st:
-                out["stacked"] = apply_stack(st["stack"], out)
+                out["stacked"] = base + st.get("stack_keep", 1.0) * (apply_stack(st["stack"], out) - base)
         return out
 
     # ------------------------------------------------------------------ forecast
@@ -388,6 +390,7 @@ class Forecaster:
                                                   "val_gain_p05")}
                 hs[str(h)]["offsets"] = {k: list(v) for k, v in st["offsets"].items()}
                 hs[str(h)]["stack"] = dict(st["stack"])
+                hs[str(h)]["stack_keep"] = float(st["stack_keep"])
                 hs[str(h)]["networks"] = nets
             manifest = {"format": FORMAT, "version": VERSION, "config": asdict(self.config),
                         "columns": self.columns_, "horizons": hs}
@@ -451,6 +454,9 @@ class Forecaster:
                         raise ForecastError(f"{mf}: horizon {h}: stack weights {stack!r}; expected weights of "
                                             f"{', '.join(STACK_MEMBERS)}")
                     st["stack"] = {k: float(v) for k, v in stack.items()}
+                    st["stack_keep"] = float(hd.get("stack_keep", 1.0))
+                    if not 0 <= st["stack_keep"] <= 1:
+                        raise ForecastError(f"{mf}: horizon {h}: stack_keep {st['stack_keep']!r} is not in [0, 1]")
                 elif st["method"] == "stacked":
                     raise ForecastError(f"{mf}: horizon {h}: method 'stacked' without stack weights")
                 nf = len(st["feature_names"])
