@@ -108,7 +108,7 @@ def test_config_refuses_unknown_rules_and_windows():
 
 @pytest.fixture(scope="module")
 def stacked():
-    data = _series()
+    data = _series(years=6)
     fc = Forecaster(city="A", horizons=(1, 7), epochs=3, ensemble=1, bootstrap=10, hidden=(8,), means=(7,),
                     issue_short="stack", issue_long="guard", stop_on="last_training_year").fit(data)
     return data, fc
@@ -123,8 +123,8 @@ def test_stacked_forecast_is_issued_with_weights_from_the_validation_year(stacke
     assert sum(st["stack"].values()) == pytest.approx(1.0)
     np.testing.assert_allclose(p["issued"], sum(st["stack"][m] * p[m] for m in STACK_MEMBERS))
     # the issued forecast of a day is the same combination
-    row = fc.forecast(data, as_of="2003-06-30")[0]
-    i = int(np.flatnonzero(res["samples"]["dates"] == np.datetime64("2003-06-30"))[0])
+    row = fc.forecast(data, as_of="2004-06-30")[0]
+    i = int(np.flatnonzero(res["samples"]["dates"] == np.datetime64("2004-06-30"))[0])
     assert row["forecast"] == pytest.approx(p["stacked"][i])
 
 
@@ -144,9 +144,17 @@ def test_networks_stop_early_on_the_last_training_year(stacked, tmp_path):
     assert max(r["target_date"] for r in rows if r["role"] == "fit") == str(train_end - 365)
 
 
+def test_a_short_training_period_stops_on_the_validation_year_and_says_so():
+    data = _series(years=4)          # training 2000-2001: not a year before the last training year
+    fc = Forecaster(city="A", horizons=(1,), epochs=2, ensemble=1, bootstrap=0, hidden=(4,)).fit(data)
+    res = fc.result_["horizons"][1]
+    assert (res["net_stop"] == res["split"]["val"]).all() and (res["net_fit"] == res["split"]["train"]).all()
+    assert fc.result_["notes"] and "validation year instead" in fc.result_["notes"][0]
+
+
 def test_stacked_forecaster_round_trip(stacked, tmp_path):
     data, fc = stacked
     back = Forecaster.load(fc.save(tmp_path / "fc"))
     assert back.horizons_[1]["stack"] == fc.horizons_[1]["stack"]
-    for a, b in zip(fc.forecast(data, "2003-03-01"), back.forecast(data, "2003-03-01")):
+    for a, b in zip(fc.forecast(data, "2004-03-01"), back.forecast(data, "2004-03-01")):
         assert a == b or all(a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]) for k in a)

@@ -104,8 +104,8 @@ class ForecastConfig:
             raise ForecastError(f"ForecastConfig: expected horizons >= 1 day, got {self.horizons}")
         if len(set(self.horizons)) != len(self.horizons):
             raise ForecastError(f"ForecastConfig: expected distinct horizons, got {self.horizons}")
-        for name, low in (("lags", 1), ("other_lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1), ("patience", 0),
-                          ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
+        for name, low in (("lags", 1), ("other_lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1),
+                          ("patience", 0), ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
                           ("short_horizon", 0), ("medium_horizon", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
@@ -119,7 +119,8 @@ class ForecastConfig:
             raise ForecastError(f"ForecastConfig: expected l2 >= 0 and lr > 0, got {self.l2} and {self.lr}")
         for name in ("issue_short", "issue_long"):
             if getattr(self, name) not in ISSUE_RULES:
-                raise ForecastError(f"ForecastConfig: expected {name} in {ISSUE_RULES}, got {getattr(self, name)!r}")
+                raise ForecastError(f"ForecastConfig: expected {name} in {ISSUE_RULES}, got "
+                                    f"{getattr(self, name)!r}")
         self.stack_keep = tuple(float(k) for k in self.stack_keep)
         if len(self.stack_keep) != 3 or not all(0 <= k <= 1 for k in self.stack_keep):
             raise ForecastError("ForecastConfig: expected stack_keep = three shares in [0, 1] (up to "

@@ -25,9 +25,9 @@ from .core import (
     INTERVALS,
     METHODS,
     STACK_MEMBERS,
-    apply_stack,
     ForecastConfig,
     ForecastError,
+    apply_stack,
     block_bootstrap_skill,
     build_samples,
     choose_method,
@@ -97,11 +97,15 @@ class Forecaster:
     >>> fc = Forecaster(horizons=(1, 7), ensemble=2)      # doctest: +SKIP
     >>> fc.fit(weather(None, path=...)).forecast(data, as_of="2009-06-30")  # doctest: +SKIP
 
-    For every horizon the issued method is chosen on the validation year only
-    (:func:`tanul.forecast.choose_method`): the shrunk anomaly ``clim + λ (anomaly − clim)``
-    (λ in [0, 1] fitted on the validation year) when it beats climatology with 90 % confidence
-    (paired block bootstrap), else climatology; up to ``short_horizon`` days ridge or the network
-    ensemble replaces it when surely better. Intervals are
+    By default every horizon issues the stacked forecast ``clim + κ (Σ_m w_m ŷ_m − clim)``: the
+    weights ``w`` (network ensemble, ridge, ridge_anomaly, climatology; non-negative, summing to 1)
+    fitted on the validation year (:func:`tanul.forecast.fit_stack`), κ = ``stack_keep`` (1 up to
+    ``short_horizon`` days, 0.15 up to ``medium_horizon``, 0.10 beyond; chosen on the folds 2007 and
+    2008, docs/forecasting.md). The networks stop early on the last training year, so the validation
+    year is new to every method. ``issue_short`` / ``issue_long = "guard"`` gives the earlier rule
+    (:func:`tanul.forecast.choose_method`: the shrunk ensemble when it beats climatology with 90 %
+    confidence, else climatology; up to ``short_horizon`` days ridge or the network when surely
+    better). Intervals are
     ``[ŷ + q_lo, ŷ + q_hi]`` with ``q`` the empirical quantiles of the issued method's validation
     residuals ``y − ŷ``.
     """
@@ -183,9 +187,13 @@ class Forecaster:
             if cfg.stop_on == "last_training_year":   # the validation year stays new to the networks
                 stop_rows = tr & (s["target_dates"] > np.datetime64(cfg.train_end, "D") - 365)
                 fit_rows = tr & ~stop_rows
-                if not fit_rows.any() or not stop_rows.any():
-                    raise ForecastError(f"{src}: too little history for horizon {h}: stop_on="
-                                        "'last_training_year' needs training targets before the last year")
+                if fit_rows.sum() < 365 or not stop_rows.any():   # a short series: as before
+                    fit_rows, stop_rows = tr, va
+                    note = (f"horizon {h}: less than a year of training targets before the last training "
+                            "year; the networks stop early on the validation year instead")
+                    result.setdefault("notes", []).append(note)
+                    if verbose:
+                        print(f"note: {note}", flush=True)
             for k in range(cfg.ensemble):
                 model, es = _train_network(cfg, xf[fit_rows], yt[fit_rows], xf[stop_rows], yt[stop_rows],
                                            cfg.seed * 1000 + h * 10 + k, short=h <= cfg.short_horizon)
@@ -227,7 +235,8 @@ class Forecaster:
                     result["skill"].append({"horizon": h, "method": m, "baseline": base_name, "skill": sk,
                                             "low_90": lo, "high_90": hi})
             result["horizons"][h] = {
-                "samples": s, "split": split, "net_fit": fit_rows, "net_stop": stop_rows, "predictions": preds, "bands": bands,
+                "samples": s, "split": split, "net_fit": fit_rows, "net_stop": stop_rows, "predictions": preds,
+                "bands": bands,
                 "models": st["networks"], "model": st["networks"][0], "history": histories[0],
                 "x_scaler": xs, "y_scaler": ys, "ridge_alpha": alpha, "best_epochs": st["best_epochs"],
                 "base": base, "method": st["method"], "shrink": st["shrink"], "offsets": st["offsets"],
@@ -456,7 +465,8 @@ class Forecaster:
                     st["stack"] = {k: float(v) for k, v in stack.items()}
                     st["stack_keep"] = float(hd.get("stack_keep", 1.0))
                     if not 0 <= st["stack_keep"] <= 1:
-                        raise ForecastError(f"{mf}: horizon {h}: stack_keep {st['stack_keep']!r} is not in [0, 1]")
+                        raise ForecastError(f"{mf}: horizon {h}: stack_keep {st['stack_keep']!r} is not in "
+                                            "[0, 1]")
                 elif st["method"] == "stacked":
                     raise ForecastError(f"{mf}: horizon {h}: method 'stacked' without stack weights")
                 nf = len(st["feature_names"])
