@@ -519,6 +519,10 @@ def test_every_builtin_name_computes_its_sklearn_metric():
         assert m(yt, scores) == pytest.approx(want), name
         assert m.get_config() == {"name": name}
     assert M.names() == sorted(expected) + ["top<k>_accuracy"]
+    # the score metrics read one-hot targets and two-column probabilities, as a softmax model gives them
+    onehot, two = np.eye(2)[yb], np.c_[1 - pb, pb]
+    for name in ("auc", "roc_auc", "average_precision"):
+        assert reg[name](name)(onehot, two) == pytest.approx(expected[name][2]), name
 
 
 _RAGGED = [[0, 1], [1]]
@@ -889,3 +893,41 @@ def test_classification_report_default_zero_and_wide_digits_match_sklearn(digits
     yt, yp = np.array([0, 1, 1, 2, 2, 0]), np.array([0, 1, 2, 2, 2, 1])
     kw = {} if digits is None else {"digits": digits}
     assert M.classification_report(yt, yp, **kw) == skm.classification_report(yt, yp, **kw)
+
+
+def test_auc_of_two_points_steps_below_one_and_ties_in_x_like_sklearn():
+    for x, y in (([0, 1], [0, 1]), ([0, 0.25, 0.5, 1], [0, 0.5, 0.75, 1]), ([0, 1, 1, 2], [0, 0.5, 1, 1]),
+                 ([2, 1, 1, 0], [1, 1, 0.5, 0]), ([1.0, 0.5, 0.0], [1.0, 0.75, 0.0])):
+        assert M.auc(x, y) == pytest.approx(skm.auc(x, y)), (x, y)
+    with pytest.raises(ValueError, match=r"^auc: x is neither increasing nor decreasing$"):
+        M.auc([0, 2, 1], [0, 1, 1])
+
+
+def test_binary_scores_as_a_column_and_boolean_labels():
+    y = np.array([0, 1, 1, 0, 1, 0])
+    s = np.array([0.2, 0.7, 0.4, 0.5, 0.9, 0.1])
+    for ours, theirs in zip(M.roc_curve(y, s[:, None]), skm.roc_curve(y, s)):
+        np.testing.assert_allclose(ours, theirs)
+    for ours, theirs in zip(M.precision_recall_curve(y.astype(bool), s[:, None]), skm.precision_recall_curve(y, s)):
+        np.testing.assert_allclose(ours, theirs)
+    assert M.roc_auc(y.astype(bool), s) == pytest.approx(skm.roc_auc_score(y, s))
+    assert M.average_precision(y, s[:, None]) == pytest.approx(skm.average_precision_score(y, s))
+
+
+def test_normalized_confusion_matrix_with_empty_rows_and_columns_is_zero_there():
+    yt, yp = [0, 0, 1, 1], [0, 1, 1, 1]
+    for norm in ("true", "pred", "all"):
+        got = M.confusion_matrix(yt, yp, labels=[0, 1, 2], normalize=norm)
+        np.testing.assert_array_equal(got, skm.confusion_matrix(yt, yp, labels=[0, 1, 2], normalize=norm))
+
+
+def test_classification_report_warns_for_each_undefined_quantity():
+    yt, yp = [0, 1, 1, 0], [0, 1, 0, 0]
+    with pytest.warns(UndefinedMetricWarning) as rec:
+        text = M.classification_report(yt, yp, labels=[0, 1, 2])
+    firsts = sorted({str(w.message).split(" ")[0] for w in rec})
+    assert firsts == ["F-score", "Precision", "Recall"]
+    assert text == _quiet(skm.classification_report, yt, yp, labels=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"^classification_report: expected zero_division to be 'warn', 0, 1 or "
+                                         r"np.nan, got 5$"):
+        M.classification_report(yt, yp, zero_division=5)

@@ -85,8 +85,8 @@ def _binary_inputs(where: str, y_true: Any, scores: Any, pos_label: Any) -> tupl
     check_same_length(where, yt, s, ("y_true", "scores"))
     if pos_label is None:
         classes = set(np.unique(yt).tolist())
-        if not (classes <= {0, 1} or classes <= {-1, 1} or classes <= {False, True}):
-            raise ValueError(f"{where}: y_true has labels {sorted(classes, key=str)}; with labels other than "
+        if not (classes <= {0, 1} or classes <= {-1, 1}):  # booleans too: False == 0, True == 1
+            raise ValueError(f"{where}: y_true has labels {sorted(classes)}; with labels other than "
                              "{0, 1} or {-1, 1} give pos_label=<the positive class>")
         pos_label = 1
     return (yt == pos_label), s
