@@ -931,3 +931,23 @@ def test_classification_report_warns_for_each_undefined_quantity():
     with pytest.raises(ValueError, match=r"^classification_report: expected zero_division to be 'warn', 0, 1 or "
                                          r"np.nan, got 5$"):
         M.classification_report(yt, yp, zero_division=5)
+
+
+def test_binary_nan_zero_division_one_sample_weighted_counts_and_beta_zero_like_sklearn():
+    # nothing predicted positive, zero_division=np.nan: precision is NaN, as in scikit-learn
+    assert np.isnan(M.precision([0, 0], [0, 0], zero_division=np.nan))
+    assert np.isnan(skm.precision_score([0, 0], [0, 0], zero_division=np.nan))
+    # one sample, weighted: the supports add up to 1
+    assert M.precision([1], [1], average="weighted") == skm.precision_score([1], [1], average="weighted") == 1.0
+    assert M.accuracy([0, 1, 1, 2], [0, 2, 1, 2], normalize=False) == skm.accuracy_score(
+        [0, 1, 1, 2], [0, 2, 1, 2], normalize=False) == 3.0
+    # beta = 0 is the precision also where that is undefined (0.0 without a warning, as scikit-learn)
+    yt, yp = np.array([0, 1, 1, 2]), np.array([0, 0, 1, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(M.fbeta(yt, yp, beta=0, average=None),
+                                   skm.fbeta_score(yt, yp, beta=0, average=None))
+    # unknown labels: the first ten are named
+    with pytest.raises(ValueError, match=r"^confusion_matrix: y_true contains label\(s\) \[2, 3, 4, 5, 6, 7, 8, 9, "
+                                         r"10, 11\] that are not in labels=\[0, 1\]$"):
+        M.confusion_matrix(np.arange(14), np.zeros(14, int), labels=[0, 1])

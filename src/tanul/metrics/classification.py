@@ -29,7 +29,6 @@ from tanul.metrics._checks import (
     check_zero_division,
     labels_1d,
     safe_divide,
-    zero_division_value,
 )
 
 AVERAGES = (None, "binary", "macro", "micro", "weighted")
@@ -197,10 +196,9 @@ def _prf(where: str, y_true: Any, y_pred: Any, *, beta: float, labels: Any, pos_
     def zd(name: str) -> Any:
         return zero_division if name in warn_for or zero_division != "warn" else 0.0
 
-    what = "labels with no predicted samples" if average != "micro" else "no predicted samples"
-    precision = safe_divide(tp_sum, pred_sum, zd("precision"), "Precision", what)
-    recall = safe_divide(tp_sum, true_sum, zd("recall"), "Recall",
-                         "labels with no true samples" if average != "micro" else "no true samples")
+    # (micro sums: pred_sum = true_sum = N >= 1, never undefined; binary and per-class may be)
+    precision = safe_divide(tp_sum, pred_sum, zd("precision"), "Precision", "labels with no predicted samples")
+    recall = safe_divide(tp_sum, true_sum, zd("recall"), "Recall", "labels with no true samples")
     if np.isposinf(beta):
         f = recall
     elif beta == 0:
@@ -211,13 +209,8 @@ def _prf(where: str, y_true: Any, y_pred: Any, *, beta: float, labels: Any, pos_
                         "labels with no true nor predicted samples")
     if average is None:
         return precision, recall, f, true_sum
-    if average == "weighted":
-        weights = true_sum.astype(np.float64)
-        if weights.sum() == 0:
-            z = zero_division_value(zero_division)
-            return z, z, z, None
-    else:
-        weights = None
+    # weighted: by support; the supports add up to N >= 1 (every sample's class is in the labels)
+    weights = true_sum.astype(np.float64) if average == "weighted" else None
     out = []
     for v in (precision, recall, f):
         keep = ~np.isnan(v)
