@@ -658,6 +658,11 @@ _BAD_INPUTS = [
     (lambda: M.Metric(M.f1, name=3), ValueError, r"Metric: expected a non-empty name, got 3$"),
     (lambda: M.get({"config": {}}), ValueError, r"metrics.get: expected a dict with config\['name'\], got \{'config': \{\}\}$"),
     (lambda: M.get("top0_accuracy"), ValueError, r"metrics.get: unknown metric 'top0_accuracy'; expected one of acc, accuracy, auc, "),
+    (lambda: M.mse(_RAGGED, [1.0, 2.0]), ValueError, r"mse: expected y_true to be an array, got ragged"),
+    (lambda: M.r2([1.0, 2.0], _RAGGED), ValueError, r"r2: expected y_pred to be an array, got ragged"),
+    (lambda: M.mae(np.zeros((2, 2)), np.zeros((2, 3))), ValueError, r"mae: y_true and y_pred must have the same number of outputs"),
+    (lambda: M.rmse(np.zeros((2, 2)), np.zeros((2, 3))), ValueError, r"rmse: y_true and y_pred must have the same number of outputs"),
+    (lambda: M.r2(np.zeros((2, 2)), np.zeros(2)), ValueError, r"r2: y_true and y_pred must have the same number of outputs\n  Expect: \(2, 2\)\n  Actual: \(2,\)"),
 ]
 
 

@@ -291,21 +291,21 @@ def _is_query_list(a: Any) -> bool:
     return isinstance(a, (list, tuple)) and len(a) > 0 and all(np.ndim(q) >= 1 for q in a)
 
 
-def _queries(where: str, relevance: Any, scores: Any) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
-    """Pairs (relevance, scores) per query, and whether a single query was given."""
+def _queries(where: str, relevance: Any, scores: Any) -> list[np.ndarray]:
+    """For each query, whether each item is relevant, in ranked order (highest score first)."""
     if _is_query_list(relevance) or _is_query_list(scores):
         if not (_is_query_list(relevance) and _is_query_list(scores)) or len(relevance) != len(scores):
             raise ValueError(f"{where}: expected relevance and scores to be two lists with one array per query "
                              f"(the same number of queries), got {type(relevance).__name__} and "
                              f"{type(scores).__name__}")
-        pairs, single = list(zip(relevance, scores)), False
+        pairs = list(zip(relevance, scores))
     else:
         rel = as_array(where, relevance, "relevance")
         sc = as_array(where, scores, "scores")
         if rel.shape != sc.shape or rel.ndim not in (1, 2):
             raise ValueError(f"{where}: expected relevance and scores of the same shape (n,) for one query "
                              f"or (Q, n) for Q queries, got {rel.shape} and {sc.shape}")
-        pairs, single = (([(rel, sc)], True) if rel.ndim == 1 else (list(zip(rel, sc)), False))
+        pairs = [(rel, sc)] if rel.ndim == 1 else list(zip(rel, sc))
     out = []
     for q, (r, s) in enumerate(pairs):
         r = check_finite(where, as_array(where, r, f"relevance[{q}]"), f"relevance[{q}]")
@@ -316,8 +316,8 @@ def _queries(where: str, relevance: Any, scores: Any) -> tuple[list[tuple[np.nda
         if np.any(r < 0):
             raise ValueError(f"{where}: query {q}: expected relevance >= 0 (0 = not relevant), got {r.min()}")
         order = np.argsort(-s.astype(np.float64), kind="stable")
-        out.append((r[order] > 0, s))
-    return out, single
+        out.append(r[order] > 0)
+    return out
 
 
 def _check_k(where: str, k: Any, allow_none: bool = False) -> None:
@@ -349,8 +349,8 @@ def precision_at_k(relevance: Any, scores: Any, k: int, *, adaptive_k: bool = Fa
     """
     where = "precision_at_k"
     _check_k(where, k)
-    queries, _ = _queries(where, relevance, scores)
-    vals = [r[:k].sum() / (min(k, r.size) if adaptive_k else k) for r, _ in queries]
+    queries = _queries(where, relevance, scores)
+    vals = [r[:k].sum() / (min(k, r.size) if adaptive_k else k) for r in queries]
     return float(np.mean(vals))
 
 
@@ -366,9 +366,9 @@ def recall_at_k(relevance: Any, scores: Any, k: int, *, zero_division: Any = "wa
     where = "recall_at_k"
     _check_k(where, k)
     check_zero_division(where, zero_division)
-    queries, _ = _queries(where, relevance, scores)
+    queries = _queries(where, relevance, scores)
     vals, empty = [], 0
-    for r, _ in queries:
+    for r in queries:
         n_rel = r.sum()
         if n_rel == 0:
             empty += 1
@@ -414,15 +414,15 @@ def mean_average_precision(y_true: Any, scores: Any, *, k: int | None = None, la
         if absent:
             warn_undefined(f"{where}: classes {absent} are absent from y_true and left out of the mean")
         return float(np.mean([_ap(yc, sc) for yc, sc in present]))
-    queries, _ = _queries(where, y_true, scores)
+    queries = _queries(where, y_true, scores)
     vals, empty = [], 0
-    for r, _ in queries:
+    for r in queries:
         n_rel = int(r.sum())
         if n_rel == 0:
             empty += 1
             vals.append(zero_division_value(zero_division))
             continue
-        top = r if k is None else r[:k]
+        top = r[:k]  # k None: every rank
         prec_at = np.cumsum(top) / np.arange(1, top.size + 1)
         vals.append(float(prec_at[top].sum()) / (n_rel if k is None else min(n_rel, k)))
     if empty and zero_division == "warn":
