@@ -552,3 +552,73 @@ def test_progress_bar_at_verbose_1_counts_samples():
     bar.on_epoch_begin(1)
     bar.on_train_end()  # an interrupted epoch: the bar is closed
     assert bar._bar is None
+
+
+def test_defaults_are_keras_and_quiet(capsys):
+    # tf.keras.callbacks.ReduceLROnPlateau: factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0
+    cb = ReduceLROnPlateau()
+    assert (cb.factor, cb.patience, cb.min_delta, cb.cooldown, cb.min_lr, cb.verbose) == (0.1, 10, 1e-4, 0, 0.0, 0)
+    assert cb.get_state() == {"best": np.inf, "wait": 0, "cooldown_counter": 0}
+    assert LearningRateScheduler(lambda e: 0.1).verbose == 0
+    from tanul.callbacks.progress import ProgressBar
+    assert ProgressBar().verbose == 1
+    from tanul.callbacks import LivePlot
+    assert repr(LivePlot(mode="off", save="c.png")) == "LivePlot(every=1, mode='off', active=False, save='c.png')"
+
+
+def test_reduce_lr_cooldown_of_two_epochs_by_hand():
+    # patience 1, cooldown 2, a flat loss: reduce at epoch 1; epochs 2 and 3 cool down (the count
+    # restarts at 3), so the next reduction is at 3, then 5
+    model = _FakeModel(lr=1.0)
+    cb = ReduceLROnPlateau(factor=0.5, patience=1, cooldown=2)
+    cb.set_model(model)
+    lrs = []
+    for epoch in range(6):
+        cb.on_epoch_end(epoch, {"val_loss": 1.0})
+        lrs.append(model.optimizer.lr)
+    assert lrs == [1.0, 0.5, 0.5, 0.25, 0.25, 0.125]
+
+
+def test_schedule_gets_the_epoch_and_may_give_zero():
+    model = _FakeModel(lr=1.0)
+    cb = LearningRateScheduler(lambda epoch, lr: lr * 0.5 ** epoch)
+    cb.set_model(model)
+    for epoch in range(3):
+        cb.on_epoch_begin(epoch)
+    assert model.optimizer.lr == 1.0 * 0.5 ** 0 * 0.5 ** 1 * 0.5 ** 2
+    cb = LearningRateScheduler(lambda epoch: 0.0)  # a learning rate of 0 freezes training: allowed
+    cb.set_model(model)
+    cb.on_epoch_begin(0)
+    assert model.optimizer.lr == 0.0
+
+
+def test_early_stopping_state_carries_the_best_weights():
+    es = EarlyStopping(restore_best_weights=True)
+    es.set_state({"wait": 0, "best": 0.5, "best_epoch": 2, "stopped_epoch": -1, "best_weights": [np.ones(2)]})
+    model = _FakeModel()
+    es.set_model(model)
+    es.on_train_end()
+    assert model.calls == [("set_weights", [[1.0, 1.0]])]
+
+
+def test_csv_logger_closes_its_file_comma_append_and_nested_folder(tmp_path):
+    path = tmp_path / "a" / "b" / "log.csv"
+    cb = CSVLogger(path)
+    cb.on_train_end()  # never started: nothing to close
+    cb.on_train_begin()
+    f = cb._file
+    cb.on_epoch_end(0, {"loss": 0.5, "acc": 0.25})
+    cb.on_train_end()
+    assert f.closed and cb._file is None
+    cb = CSVLogger(path, append=True)
+    cb.on_train_begin()
+    cb.on_epoch_end(1, {"loss": 0.125, "acc": 1.0})
+    cb.on_train_end()
+    assert path.read_text() == "epoch,acc,loss\n0,0.25,0.5\n1,1.0,0.125\n"
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n")  # a file whose first line is blank has no columns yet: it gets a header
+    cb = CSVLogger(blank, append=True)
+    cb.on_train_begin()
+    cb.on_epoch_end(0, {"loss": 1.0})
+    cb.on_train_end()
+    assert blank.read_text() == "\nepoch,loss\n0,1.0\n"
