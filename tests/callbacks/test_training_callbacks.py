@@ -533,9 +533,24 @@ def test_progress_line_at_verbose_2():
 
 
 def test_progress_bar_at_verbose_1_counts_samples():
+    pytest.importorskip("tqdm")
+    import threading
+
+    from tqdm.std import tqdm
+
+    # tqdm's default lock holds a multiprocessing semaphore: in a process forked from one where it
+    # was taken (a mutation-testing worker) it can block for ever; a thread lock is enough here
+    old_lock = tqdm.get_lock()
+    tqdm.set_lock(threading.RLock())
+    try:
+        _progress_bar_at_verbose_1()
+    finally:
+        tqdm.set_lock(old_lock)
+
+
+def _progress_bar_at_verbose_1():
     import io
 
-    pytest.importorskip("tqdm")
     from tanul.callbacks.progress import ProgressBar
 
     out = io.StringIO()
@@ -543,6 +558,7 @@ def test_progress_bar_at_verbose_1_counts_samples():
     bar.on_train_begin({"epochs": 2, "samples": 100})
     bar.on_epoch_begin(0)
     assert bar._bar.total == 100 and bar._bar.desc == "Epoch 1/2"
+    assert bar._bar.unit == "sample" and bar._bar.unit_scale is True and bar._bar.leave is True
     bar.on_batch_end(0, {"size": 60, "loss": 0.5})
     assert bar._bar.n == 60
     bar.on_epoch_end(0, {"loss": 0.25})
