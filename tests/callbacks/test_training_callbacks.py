@@ -564,7 +564,7 @@ def _progress_bar_at_verbose_1():
     bar.on_epoch_end(0, {"loss": 0.25})
     assert bar._bar is None
     text = out.getvalue()
-    assert "Epoch 1/2" in text and "60.0/100" in text and text.endswith("loss 0.25] \n")
+    assert "Epoch 1/2" in text and "60.0/100" in text and "loss 0.25]" in text.splitlines()[-1]
     bar.on_epoch_begin(1)
     bar.on_train_end()  # an interrupted epoch: the bar is closed
     assert bar._bar is None
