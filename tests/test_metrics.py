@@ -663,6 +663,13 @@ _BAD_INPUTS = [
     (lambda: M.mae(np.zeros((2, 2)), np.zeros((2, 3))), ValueError, r"mae: y_true and y_pred must have the same number of outputs"),
     (lambda: M.rmse(np.zeros((2, 2)), np.zeros((2, 3))), ValueError, r"rmse: y_true and y_pred must have the same number of outputs"),
     (lambda: M.r2(np.zeros((2, 2)), np.zeros(2)), ValueError, r"r2: y_true and y_pred must have the same number of outputs\n  Expect: \(2, 2\)\n  Actual: \(2,\)"),
+    (lambda: M.roc_curve(np.eye(2), [0.1, 0.2]), ValueError, r"roc_curve: expected y_true to be 1-D class labels"),
+    (lambda: M.roc_curve([0, 1], _RAGGED), ValueError, r"roc_curve: expected scores to be an array, got ragged"),
+    (lambda: M.average_precision([0, 1], _RAGGED), ValueError, r"average_precision: expected scores to be an array, got ragged"),
+    (lambda: M.roc_auc([0, 1, 2], np.full((3, 3), 1 / 3), labels=[0, 0, 1]), ValueError, r"roc_auc: expected distinct labels, got \[0, 0, 1\]"),
+    (lambda: M.roc_curve([0, 0], [0.1, 0.2]), ValueError, r"roc_curve: y_true holds only one class \(negative\); the ROC curve needs both positives and negatives$"),
+    (lambda: M.roc_auc([1, 1], [0.1, 0.2]), ValueError, r"roc_auc: y_true holds only one class; ROC AUC is undefined \(needs both positives and negatives\)$"),
+    (lambda: M.roc_auc([0, 1, 1], np.eye(3)[[0, 1, 1]] * 0.5 + 0.1, average=None), ValueError, r"roc_auc: classes \[2\] are absent from y_true \(or are all of it\); their one-vs-rest AUC is undefined$"),
 ]
 
 
@@ -956,3 +963,16 @@ def test_binary_nan_zero_division_one_sample_weighted_counts_and_beta_zero_like_
     with pytest.raises(ValueError, match=r"^confusion_matrix: y_true contains label\(s\) \[2, 3, 4, 5, 6, 7, 8, 9, "
                                          r"10, 11\] that are not in labels=\[0, 1\]$"):
         M.confusion_matrix(np.arange(14), np.zeros(14, int), labels=[0, 1])
+
+
+def test_curves_and_ap_with_a_named_positive_class_like_sklearn():
+    y = np.array(["neg", "pos", "pos", "neg", "pos"])
+    s = np.array([0.2, 0.7, 0.4, 0.5, 0.9])
+    for ours, theirs in zip(M.precision_recall_curve(y, s, pos_label="pos"),
+                            skm.precision_recall_curve(y, s, pos_label="pos")):
+        np.testing.assert_allclose(ours, theirs)
+    assert M.average_precision(y, s, pos_label="pos") == pytest.approx(
+        skm.average_precision_score(y, s, pos_label="pos"))
+    with pytest.warns(UndefinedMetricWarning, match=r"^No positive class found in y_true, recall is set to one "
+                                                    r"for all thresholds\.$"):
+        M.precision_recall_curve([0, 0], [0.1, 0.2])
