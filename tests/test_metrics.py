@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tanul import metrics as M
 from tanul.metrics import UndefinedMetricWarning
+from tanul.metrics import registry as REG
 
 skm = pytest.importorskip("sklearn.metrics")
 
@@ -670,6 +671,11 @@ _BAD_INPUTS = [
     (lambda: M.roc_curve([0, 0], [0.1, 0.2]), ValueError, r"roc_curve: y_true holds only one class \(negative\); the ROC curve needs both positives and negatives$"),
     (lambda: M.roc_auc([1, 1], [0.1, 0.2]), ValueError, r"roc_auc: y_true holds only one class; ROC AUC is undefined \(needs both positives and negatives\)$"),
     (lambda: M.roc_auc([0, 1, 1], np.eye(3)[[0, 1, 1]] * 0.5 + 0.1, average=None), ValueError, r"roc_auc: classes \[2\] are absent from y_true \(or are all of it\); their one-vs-rest AUC is undefined$"),
+    (lambda: M.get("auc")(np.zeros((2, 1, 1)), [0.1, 0.2]), ValueError, r"metric 'auc': expected y_true of shape \(N,\) or \(N, K\), got \(2, 1, 1\)"),
+    (lambda: M.get("top2_accuracy")(np.zeros((2, 1, 1)), np.eye(2)), ValueError, r"metric 'top2_accuracy': expected y_true of shape"),
+    (lambda: REG.true_labels(_RAGGED), ValueError, r"metric: expected y_true to be an array, got ragged"),
+    (lambda: REG.predicted_labels(_RAGGED), ValueError, r"metric: expected scores to be an array, got ragged"),
+    (lambda: REG.positive_scores(_RAGGED), ValueError, r"metric: expected scores to be an array, got ragged"),
 ]
 
 
@@ -976,3 +982,25 @@ def test_curves_and_ap_with_a_named_positive_class_like_sklearn():
     with pytest.warns(UndefinedMetricWarning, match=r"^No positive class found in y_true, recall is set to one "
                                                     r"for all thresholds\.$"):
         M.precision_recall_curve([0, 0], [0.1, 0.2])
+
+
+def test_metric_passes_its_settings_on_for_every_kind():
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 3, 30)
+    y[:3] = [0, 1, 2]
+    p = rng.random((30, 3))
+    p /= p.sum(axis=1, keepdims=True)
+    m = M.Metric(M.roc_auc, "auc_w", "scores", average="weighted")
+    assert m(y, p) == pytest.approx(skm.roc_auc_score(y, p, multi_class="ovr", average="weighted"))
+    m = M.Metric(M.top_k_accuracy, "top2", "matrix", k=2)
+    assert m(np.eye(3)[y], p) == pytest.approx(skm.top_k_accuracy_score(y, p, k=2))
+    assert M.get("top2_accuracy")(np.eye(3)[y], p) == pytest.approx(skm.top_k_accuracy_score(y, p, k=2))
+
+    def scaled_mae(y_true, y_pred, scale):
+        return scale * float(np.mean(np.abs(np.asarray(y_true) - np.asarray(y_pred))))
+
+    for kind in ("regression", "raw"):
+        assert M.Metric(scaled_mae, kind=kind, scale=3.0)([1.0, 2.0], [2.0, 2.0]) == pytest.approx(1.5)
+    m = M.Metric(M.fbeta, "f2", "labels", beta=2.0, average="macro")
+    assert repr(m) == "Metric('f2', fbeta, kind='labels', beta=2.0, average='macro')"
+    assert M.get({"name": "f1_macro"}).kwargs == {"average": "macro"}  # a bare config

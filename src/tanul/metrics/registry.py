@@ -116,9 +116,7 @@ class Metric:
             return float(self.fn(true_labels(y_true, where), positive_scores(scores, where), **self.kwargs))
         if self.kind == "matrix":
             return float(self.fn(true_labels(y_true, where), scores, **self.kwargs))
-        if self.kind == "regression":
-            return float(self.fn(y_true, scores, **self.kwargs))
-        return float(self.fn(y_true, scores, **self.kwargs))
+        return float(self.fn(y_true, scores, **self.kwargs))  # "regression" and "raw": as given
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
