@@ -676,6 +676,9 @@ _BAD_INPUTS = [
     (lambda: REG.true_labels(_RAGGED), ValueError, r"metric: expected y_true to be an array, got ragged"),
     (lambda: REG.predicted_labels(_RAGGED), ValueError, r"metric: expected scores to be an array, got ragged"),
     (lambda: REG.positive_scores(_RAGGED), ValueError, r"metric: expected scores to be an array, got ragged"),
+    (lambda: M.mae([1.0, np.nan], [1.0, 2.0]), ValueError, r"mae: y_true contains 1 NaN or infinite value\(s\); check the model's outputs \(a diverged training run\?\)$"),
+    (lambda: M.f1([0, 1], np.eye(2)), ValueError, r"f1: expected y_pred to be 1-D class labels of shape \(N,\), got shape \(2, 2\) \(for one-hot targets or probability rows, take argmax\(axis=1\) or use tanul.metrics.get\(...\), which does it for you\)$"),
+    (lambda: M.get("f2"), ValueError, r"metrics.get: unknown metric 'f2'; expected one of .* or a callable f\(y_true, scores\)$"),
 ]
 
 
@@ -1004,3 +1007,13 @@ def test_metric_passes_its_settings_on_for_every_kind():
     m = M.Metric(M.fbeta, "f2", "labels", beta=2.0, average="macro")
     assert repr(m) == "Metric('f2', fbeta, kind='labels', beta=2.0, average='macro')"
     assert M.get({"name": "f1_macro"}).kwargs == {"average": "macro"}  # a bare config
+
+
+def test_label_columns_top1_and_undefined_f_beta():
+    yt, yp = np.array([0, 1, 1, 2]), np.array([0, 1, 0, 2])
+    assert M.accuracy(yt[:, None], yp[:, None]) == skm.accuracy_score(yt, yp) == 0.75
+    np.testing.assert_array_equal(M.confusion_matrix(yt[:, None], yp), skm.confusion_matrix(yt, yp))
+    p = np.array([[0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.5, 0.4, 0.1], [0.1, 0.2, 0.7]])
+    assert M.get("top1_accuracy")(yt, p) == skm.top_k_accuracy_score(yt, p, k=1) == 0.75
+    with pytest.warns(UndefinedMetricWarning, match="^F-score is ill-defined"):
+        M.fbeta(yt, yp, beta=2.0, labels=[0, 1, 2, 3], average=None)
