@@ -638,3 +638,54 @@ def test_csv_logger_closes_its_file_comma_append_and_nested_folder(tmp_path):
     cb.on_epoch_end(0, {"loss": 1.0})
     cb.on_train_end()
     assert blank.read_text() == "\nepoch,loss\n0,1.0\n"
+
+
+def test_progress_line_rate_from_the_clock(monkeypatch):
+    import io
+
+    from tanul.callbacks import progress
+
+    clock = iter([10.0, 10.5, 20.0, 20.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    out = io.StringIO()
+    bar = progress.ProgressBar(verbose=2, file=out)
+    bar.on_train_begin({"epochs": 2, "samples": 100})
+    bar.on_epoch_begin(0)
+    bar.on_batch_end(0, {"size": 100})
+    bar.on_batch_end(1, {"loss": 1.0})  # no size: counts nothing
+    bar.on_epoch_end(0, {"loss": 0.5})
+    bar.on_epoch_begin(1)
+    bar.on_batch_end(0, {"size": 100})
+    bar.on_epoch_end(1, {"loss": 0.25})  # no time measured: the rate is shown as 0
+    assert out.getvalue() == ("Epoch 1/2  0.5s  200 samples/s  loss 0.5\n"
+                              "Epoch 2/2  0.0s  0 samples/s  loss 0.25\n")
+
+
+def test_in_notebook_asks_the_running_ipython(monkeypatch):
+    import sys
+    import types
+
+    from tanul.callbacks.live import in_notebook
+
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
+    assert in_notebook() is False  # IPython never imported: not a notebook
+
+    def fake(shell):
+        monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+        return in_notebook()
+
+    assert fake(None) is False  # IPython imported, no shell running
+    assert fake(types.SimpleNamespace(kernel=None, config={})) is False  # terminal IPython
+    assert fake(types.SimpleNamespace(kernel=object(), config={})) is True  # a Jupyter kernel
+    assert fake(types.SimpleNamespace(config={"IPKernelApp": {}})) is True  # nbclient and others
+    assert fake(types.SimpleNamespace()) is False
+
+    def broken():
+        raise RuntimeError("no")
+
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=broken))
+    assert in_notebook() is False
+
+
+def test_model_checkpoint_has_no_last_path_before_saving():
+    assert ModelCheckpoint("x").last_path is None
