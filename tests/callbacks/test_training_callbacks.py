@@ -689,3 +689,80 @@ def test_in_notebook_asks_the_running_ipython(monkeypatch):
 
 def test_model_checkpoint_has_no_last_path_before_saving():
     assert ModelCheckpoint("x").last_path is None
+
+
+def test_keras_defaults_of_early_stopping_and_checkpoint():
+    # tf.keras.callbacks.EarlyStopping: min_delta 0, patience 0, verbose 0; ModelCheckpoint: save_best_only False
+    es = EarlyStopping()
+    assert (es.monitor, es.min_delta, es.patience, es.verbose, es.restore_best_weights) == ("val_loss", 0.0, 0,
+                                                                                             0, False)
+    assert ModelCheckpoint("x").save_best_only is False
+
+
+def test_early_stopping_names_the_best_epoch_one_based(capsys):
+    _drive(EarlyStopping(patience=1, verbose=1), [0.1, 0.5, 0.7])
+    assert capsys.readouterr().out == "Epoch 2: early stopping; best val_loss 0.1 at epoch 1\n"
+
+
+class _Plotter:
+    """Stands in for tanul.plot.plot_history: records what it is asked to draw."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, history, metrics=None, save=None):
+        data = history if isinstance(history, dict) else history.history
+        self.calls.append(({k: list(v) for k, v in data.items()}, metrics, save))
+        return "figure"
+
+
+@pytest.fixture
+def plotter(monkeypatch):
+    from tanul import protocol
+
+    p = _Plotter()
+    monkeypatch.setattr(protocol, "_history_plotter", [p])
+    return p
+
+
+def test_history_plot_passes_the_panels_on(plotter):
+    h = tanul.callbacks.History()
+    h.on_epoch_end(0, {"loss": 1.0})
+    assert h.plot(["loss"], save="h.png") == "figure"
+    assert plotter.calls == [({"loss": [1.0]}, ["loss"], "h.png")]
+
+
+def test_live_plot_redraws_every_n_epochs_and_at_the_end(plotter):
+    from tanul.callbacks import LivePlot
+
+    with pytest.raises(ValueError, match=r"^LivePlot: expected every to be a positive int, got 2.0$"):
+        LivePlot(every=2.0)
+    live = LivePlot(metrics=("loss",), every=2, mode="off", save="c.png")
+    assert live.metrics == ["loss"]
+    model = _FakeModel()
+    live.set_model(model)
+    live.on_train_begin()
+    for epoch, loss in enumerate([4.0, 3.0, 2.0]):
+        live.on_epoch_begin(epoch)
+        live.on_epoch_end(epoch, {"loss": loss})  # History runs after the user's callbacks ...
+        model.history.on_epoch_end(epoch, {"loss": loss})  # ... and records the epoch afterwards
+    live.on_train_end()
+    # drawn after epoch 2 (1-based) with that epoch's logs added, then at the end for epoch 3
+    assert plotter.calls == [({"loss": [4.0, 3.0]}, ["loss"], "c.png"),
+                             ({"loss": [4.0, 3.0, 2.0]}, ["loss"], "c.png")]
+    assert live.redraws == 2
+    live.on_train_end()  # already drawn: nothing more
+    assert live.redraws == 2
+    # a second fit with the same callback starts again
+    live.on_train_begin()
+    live.on_epoch_begin(3)
+    live.on_epoch_end(3, {"loss": 1.0})
+    model.history.on_epoch_end(3, {"loss": 1.0})
+    live.on_train_end()
+    assert plotter.calls[-1] == ({"loss": [4.0, 3.0, 2.0, 1.0]}, ["loss"], "c.png") and live.redraws == 3
+    # outside a notebook and without save=, nothing is drawn
+    quiet = LivePlot(mode="off")
+    quiet.set_model(model)
+    quiet.on_epoch_end(0, {"loss": 1.0})
+    quiet.on_train_end()
+    assert quiet.redraws == 0 and len(plotter.calls) == 3
