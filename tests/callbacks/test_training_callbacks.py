@@ -490,7 +490,7 @@ def test_lambda_and_callback_list_dispatch_in_order():
     cbs = CallbackList([a, b], model=model)
     assert a.model is model and b.model is model and list(cbs) == [a, b]
     cbs.on_train_begin()
-    cbs.on_epoch_end(4, {})
+    cbs.on_epoch_end(4, logs={})  # keyword arguments are passed on too
     cbs.on_batch_end(0, {})  # hooks nobody set do nothing
     assert seen == ["a0", ("a", 4), ("b", 4)]
     with pytest.raises(AttributeError):
@@ -560,7 +560,7 @@ def _progress_bar_at_verbose_1():
     assert bar._bar.total == 100 and bar._bar.desc == "Epoch 1/2"
     assert bar._bar.unit == "sample" and bar._bar.unit_scale is True and bar._bar.leave is True
     bar.on_batch_end(0, {"size": 60, "loss": 0.5})
-    assert bar._bar.n == 60
+    assert bar._bar.n == 60 and bar._bar.postfix == "loss=0.5000"
     bar.on_epoch_end(0, {"loss": 0.25})
     assert bar._bar is None
     text = out.getvalue()
@@ -766,3 +766,41 @@ def test_live_plot_redraws_every_n_epochs_and_at_the_end(plotter):
     quiet.on_epoch_end(0, {"loss": 1.0})
     quiet.on_train_end()
     assert quiet.redraws == 0 and len(plotter.calls) == 3
+
+
+def test_live_plot_every_three_a_single_epoch_and_history_first(plotter):
+    import types
+
+    from tanul.callbacks import LivePlot
+
+    live = LivePlot(every=3, mode="off", save="c.png")
+    model = _FakeModel()
+    live.set_model(model)
+    live.on_train_begin()
+    for epoch in range(4):
+        live.on_epoch_begin(epoch)
+        model.history.on_epoch_end(epoch, {"loss": float(epoch)})  # History first: nothing to add
+        live.on_epoch_end(epoch, {"loss": float(epoch)})
+    assert [c[0]["loss"] for c in plotter.calls] == [[0.0, 1.0, 2.0]]  # after the third epoch only
+    live.on_train_end()
+    assert [c[0]["loss"] for c in plotter.calls][-1] == [0.0, 1.0, 2.0, 3.0]
+    # a one-epoch fit with every=2 is drawn at its end
+    plotter.calls.clear()
+    one = LivePlot(every=2, mode="off", save="c.png")
+    model = _FakeModel()
+    one.set_model(model)
+    one.on_train_begin()
+    one.on_epoch_begin(0)
+    one.on_epoch_end(0, {"loss": 5.0})
+    model.history.on_epoch_end(0, {"loss": 5.0})
+    one.on_train_end()
+    assert plotter.calls == [({"loss": [5.0]}, None, "c.png")]
+    # a model without a history: the epoch's logs alone
+    plotter.calls.clear()
+    bare = LivePlot(mode="off", save="c.png")
+    bare.set_model(types.SimpleNamespace())
+    bare.on_train_begin()
+    bare.on_epoch_begin(0)
+    bare.on_epoch_end(0, {"loss": 2.0})
+    bare.on_train_end()
+    assert plotter.calls == [({"loss": [2.0]}, None, "c.png")]

@@ -128,12 +128,12 @@ class LivePlot(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            self._draw(epoch, logs)
+            self._draw(logs)
 
     def on_train_end(self, logs=None):
         hist = self._history()
         if hist is not None and hist.epoch and self._drawn != len(hist.epoch):
-            self._draw(hist.epoch[-1], None)
+            self._draw(None)
 
     def _data(self, logs: dict | None) -> dict[str, list[float]]:
         """The history so far, with this epoch's logs if ``History`` has not recorded them yet
@@ -145,7 +145,7 @@ class LivePlot(Callback):
                 data.setdefault(k, []).append(float(v))
         return data
 
-    def _draw(self, epoch: int, logs: dict | None) -> None:
+    def _draw(self, logs: dict | None) -> None:
         if not (self.active or self.save is not None):
             return
         from tanul.protocol import history_plotter
