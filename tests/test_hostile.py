@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import stat
 import sys
 import zipfile
@@ -553,3 +554,20 @@ def test_megabyte_names_give_short_messages(good, tmp_path, where):
             c["arrays"][name] = {"shape": [1], "dtype": "<f4"}
     msg = refused(edit(good[0], tmp_path / "long.tanul", fn))
     assert len(msg) < len(str(tmp_path)) + 1100, len(msg)
+
+
+def test_read_json_file_at_exactly_its_limit_and_its_message(tmp_path):
+    p = tmp_path / "run.json"
+    p.write_text("[1,2,3,44]")  # 10 bytes: read whole at max_bytes=10
+    assert tio.read_json_file(p, max_bytes=10) == [1, 2, 3, 44]
+    p.write_text("{")
+    with pytest.raises(ModelFileError, match=rf"^{re.escape(str(p))}: the file is not valid JSON: "):
+        tio.read_json_file(p)
+
+
+def test_a_weights_file_is_not_a_checkpoint(good, tmp_path):
+    model = tanul.load_model(good[0])
+    path = tmp_path / "w.tanul"
+    tio.save_weights(model, path)
+    with pytest.raises(ModelFileError, match=r"not a checkpoint \(kind 'weights'\); use load_model"):
+        tio.load_checkpoint(path)
