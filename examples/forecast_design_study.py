@@ -64,6 +64,17 @@ def fit_one(args: tuple) -> str:
         arrays[f"h{h}_val"] = sp["val"][keep]
         for m in KEEP:
             arrays[f"h{h}_{m}"] = res["predictions"][m][keep]
+        # every sample, for the interval study: role 0 = fitted on, 1 = early stopping year, 2 =
+        # validation, 3 = evaluation (-1: after the evaluation year, never stored)
+        role = np.full(len(sp["val"]), -1)
+        role[res["net_fit"]], role[res["net_stop"] & sp["train"]] = 0, 1
+        role[sp["val"]], role[sp["test"]] = 2, 3
+        ok = role >= 0
+        arrays[f"h{h}_all_role"] = role[ok]
+        arrays[f"h{h}_all_date"] = res["samples"]["target_dates"][ok].astype("datetime64[D]").astype(np.int64)
+        arrays[f"h{h}_all_y"] = res["samples"]["y"][ok]
+        for m in KEEP:
+            arrays[f"h{h}_all_{m}"] = res["predictions"][m][ok]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
     np.savez(tmp, **arrays)
@@ -231,6 +242,113 @@ def keep_table(ks: dict, n: int) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- the interval rules
+def _issued_all(z, h: int, keep: dict) -> np.ndarray:
+    """The default issued forecast (stack fitted on the validation year, κ) on every stored row."""
+    from tanul.forecast import apply_stack, fit_stack
+
+    role, y = z[f"h{h}_all_role"], z[f"h{h}_all_y"]
+    p = {m: z[f"h{h}_all_{m}"] for m in KEEP}
+    w = fit_stack(y[role == 2], {m: p[m][role == 2] for m in STACK})
+    return p["climatology"] + keep[h] * (apply_stack(w, p) - p["climatology"])
+
+
+def _interval_rule(residual_roles: tuple[int, ...], conformal: bool, scale: str | None,
+                   short_roles: tuple[int, ...] | None = None):
+    """A rule for the intervals: the residuals of the issued forecast on ``residual_roles`` (0 =
+    the training years the networks were fitted on, 1 = the last training year, 2 = validation;
+    at 1 day ``short_roles`` if given), ``conformal`` quantiles or empirical ones, and a
+    seasonal scale (``None``; ``"anomaly"``: the training years' departures from climatology;
+    ``"ridge"``: the training years' residuals of ridge_anomaly) by target day of year."""
+    def rule(z, h, issued):
+        roles = short_roles if (short_roles is not None and h <= 1) else residual_roles
+        from tanul.forecast.core import interval_offsets, seasonal_scale
+
+        role, y = z[f"h{h}_all_role"], z[f"h{h}_all_y"]
+        dates = z[f"h{h}_all_date"].astype("datetime64[D]")
+        tr = role <= 1
+        if scale is None:
+            sig = np.ones(len(y))
+        else:
+            ref = z[f"h{h}_all_climatology" if scale == "anomaly" else f"h{h}_all_ridge_anomaly"]
+            table = seasonal_scale(dates[tr], (y - ref)[tr])
+            from tanul.forecast import day_of_year
+
+            sig = table[day_of_year(dates)]
+        use = np.isin(role, roles)
+        off = interval_offsets(((y - issued) / sig)[use], conformal=conformal)
+        return {k: (issued + sig * lo, issued + sig * hi) for k, (lo, hi) in off.items()}
+    return rule
+
+
+INTERVAL_RULES = {
+    "empirical, validation year (before)": _interval_rule((2,), False, None),
+    "split-conformal, validation year": _interval_rule((2,), True, None),
+    "empirical, last training + validation years": _interval_rule((1, 2), False, None),
+    "split-conformal, last training + validation years": _interval_rule((1, 2), True, None),
+    "seasonal (anomaly spread), conformal, validation year": _interval_rule((2,), True, "anomaly"),
+    "seasonal (ridge residual spread), conformal, validation year": _interval_rule((2,), True, "ridge"),
+    "seasonal (anomaly spread), conformal, last training + validation": _interval_rule((1, 2), True, "anomaly"),
+    # beyond 1 day the issued forecast is climatology plus 10-15 % of the stack's departure: its
+    # residuals on the training years are nearly out-of-sample, so every year can be pooled
+    "empirical, all years to validation beyond 1 d (1 d: validation)": _interval_rule((0, 1, 2), False, None, (2,)),
+    "split-conformal, all years to validation beyond 1 d (1 d: validation)": _interval_rule((0, 1, 2), True, None,
+                                                                                              (2,)),
+    "seasonal (anomaly spread), conformal, all years beyond 1 d (1 d: validation)": _interval_rule(
+        (0, 1, 2), True, "anomaly", (2,)),
+}
+
+
+def interval_study(cache: Path, variant: str, places: list[str], rules: dict | None = None,
+                   keep: dict | None = None) -> dict:
+    """Coverage on the folds' evaluation years of the issued forecast's 80 % and 95 % intervals
+    under each interval rule. Returns ``{rule: {"cov": {level: array (fold, place, horizon)},
+    "season": {level: array (fold, place, horizon, 2)}}}`` (season: Dec-Feb, Jun-Aug)."""
+    from tanul.forecast import INTERVALS, coverage
+
+    rules = INTERVAL_RULES if rules is None else rules
+    keep = {1: 1.0, 7: 0.15, 30: 0.10} if keep is None else keep
+    shape = (len(FOLDS), len(places), len(HORIZONS))
+    out = {name: {"cov": {k: np.zeros(shape) for k in INTERVALS},
+                  "season": {k: np.zeros(shape + (2,)) for k in INTERVALS}} for name in rules}
+    for i, fold in enumerate(FOLDS):
+        for j, city in enumerate(places):
+            z = np.load(cache / variant / f"{fold}_{city}.npz")
+            for kh, h in enumerate(HORIZONS):
+                issued = _issued_all(z, h, keep)
+                role, y = z[f"h{h}_all_role"], z[f"h{h}_all_y"]
+                month = z[f"h{h}_all_date"].astype("datetime64[D]").astype("datetime64[M]").astype(int) % 12 + 1
+                ev = role == 3
+                seasons = (ev & np.isin(month, (12, 1, 2)), ev & np.isin(month, (6, 7, 8)))
+                for name, rule in rules.items():
+                    bands = rule(z, h, issued)
+                    for k, (lo, hi) in bands.items():
+                        out[name]["cov"][k][i, j, kh] = coverage(y[ev], lo[ev], hi[ev])
+                        for q, m in enumerate(seasons):
+                            out[name]["season"][k][i, j, kh, q] = coverage(y[m], lo[m], hi[m])
+    return out
+
+
+def interval_score(r: dict) -> float:
+    """The criterion, fixed before the study: the mean over places, horizons and folds of
+    ``|cov_80 − 0.80| + |cov_95 − 0.95|`` on the evaluation years (lower is better)."""
+    return float(np.mean(np.abs(r["cov"]["80"] - 0.80) + np.abs(r["cov"]["95"] - 0.95)))
+
+
+def interval_table(res: dict) -> str:
+    lines = ["| interval rule | score | 80 %: mean, range, within 0.75-0.85 | 95 %: mean, range | "
+             "80 %: range per fold 2007 / 2008 | 80 %, Dec-Feb / Jun-Aug: mean abs. dev. |",
+             "| --- | ---: | --- | --- | --- | --- |"]
+    for name, r in res.items():
+        c80, c95, s80 = r["cov"]["80"], r["cov"]["95"], r["season"]["80"]
+        inside = int(((c80 >= 0.75) & (c80 <= 0.85)).sum())
+        folds = " / ".join(f"{c80[i].min():.0%}-{c80[i].max():.0%}" for i in range(c80.shape[0]))
+        lines.append(f"| {name} | {interval_score(r):.4f} | {c80.mean():.3f}, {c80.min():.0%}-{c80.max():.0%}, "
+                     f"{inside} of {c80.size} | {c95.mean():.3f}, {c95.min():.0%}-{c95.max():.0%} | {folds} | "
+                     f"{np.abs(s80[..., 0] - 0.8).mean():.3f} / {np.abs(s80[..., 1] - 0.8).mean():.3f} |")
+    return "\n".join(lines)
+
+
 def table(res: dict, n: int) -> str:
     lines = ["| rule | places met, eval 2007 / 2008 | mean issued MAE 1 / 7 / 30 d, 2007 | same, 2008 | "
              "misses |", "| --- | ---: | --- | --- | --- |"]
@@ -250,6 +368,8 @@ def main() -> None:
     p.add_argument("--cache", default="runs/design_study")
     p.add_argument("--variant", nargs="*", default=[], help="config overrides, e.g. stop_on=\"'validation'\"")
     p.add_argument("--rules", action="store_true", help="also the table of the other issuing rules")
+    p.add_argument("--intervals", action="store_true",
+                   help="also the coverage of the interval rules on the evaluation years")
     args = p.parse_args()
     from tanul.datasets import weather
 
@@ -267,6 +387,13 @@ def main() -> None:
     if args.rules:
         res = evaluate(Path(args.cache), variant, places, RULES)
         print(table(res, len(places)) + "\n")
+    if args.intervals:
+        ir = interval_study(Path(args.cache), variant, places)
+        print("Coverage of the issued forecast's intervals on the evaluation years 2007 and 2008 "
+              f"({len(places)} places x {len(HORIZONS)} horizons x {len(FOLDS)} folds); score: mean "
+              "|cov_80 - 0.80| + |cov_95 - 0.95|:\n")
+        print(interval_table(ir))
+        print(f"\nLowest score: {min(ir, key=lambda k: interval_score(ir[k]))}\n")
     ks = keep_study(Path(args.cache), variant, places)
     print("The stacked forecast issued as clim + κ (stack − clim), evaluation years 2007 and 2008: places x "
           "folds missing the target (issued MAE > reference + 0.02 °C; reference ridge at 1 d, climatology "

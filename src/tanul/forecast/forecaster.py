@@ -40,6 +40,7 @@ from .core import (
     fit_shrinkage,
     fit_stack,
     full_columns,
+    horizon_inputs,
     interval_offsets,
     parse_date,
     persistence,
@@ -194,7 +195,7 @@ class Forecaster:
                     result.setdefault("notes", []).append(note)
                     if verbose:
                         print(f"note: {note}", flush=True)
-            for k in range(cfg.ensemble):
+            for k in range(horizon_inputs(cfg, h)[2]):
                 model, es = _train_network(cfg, xf[fit_rows], yt[fit_rows], xf[stop_rows], yt[stop_rows],
                                            cfg.seed * 1000 + h * 10 + k, short=h <= cfg.short_horizon)
                 st["networks"].append(model)
@@ -330,8 +331,9 @@ class Forecaster:
                                 f"it, the data starts {dates[0]} ({i + 1} days)")
         for h, st in self.horizons_.items():
             c = st["columns"]
+            other_lags, means, _ = horizon_inputs(cfg, h)
             x, _ = feature_matrix(past, dates[:i + 1], c["own"], c["others"], cfg.lags, h, np.array([i]),
-                                  cfg.other_lags, cfg.means)
+                                  other_lags, means)
             bad = [n for n, v in zip(st["feature_names"], x[0]) if not np.isfinite(v)]
             if bad:
                 raise ForecastError(f"{src}: cannot issue the {h}-day forecast as of {day}: missing values "
