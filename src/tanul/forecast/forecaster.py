@@ -42,9 +42,11 @@ from .core import (
     full_columns,
     horizon_inputs,
     interval_offsets,
+    interval_rows,
     parse_date,
     persistence,
     scores,
+    seasonal_scale,
     skill,
     split_by_target_date,
     stack_keep,
@@ -221,9 +223,16 @@ class Forecaster:
                 method = "stacked"
             st["method"] = "climatology" if method == "shrunk" and st["shrink"] == 0 else method
             preds["issued"] = preds[st["method"]]
-            st["offsets"] = interval_offsets(s["y"][va] - preds["issued"][va])
+            st["interval_scale"] = np.ones(366)
+            if cfg.interval_seasonal:       # the training years' departures from climatology
+                st["interval_scale"] = seasonal_scale(s["target_dates"][tr], (s["y"] - base)[tr],
+                                                      cfg.climatology_window)
+            sig = st["interval_scale"][day_of_year(s["target_dates"])]
+            rows_ = interval_rows(cfg, h, split)
+            st["offsets"] = interval_offsets(((s["y"] - preds["issued"]) / sig)[rows_],
+                                             conformal=cfg.interval_rule == "conformal")
             self.horizons_[h] = st
-            bands = {f"{side}_{k}": preds["issued"] + st["offsets"][k][j]
+            bands = {f"{side}_{k}": preds["issued"] + sig * st["offsets"][k][j]
                      for k in INTERVALS for j, side in enumerate(("lower", "upper"))}
             result["metrics"] += self._metric_rows(h, s["y"], preds, split, bands, st["method"])
             te_ = split["test"]
@@ -343,9 +352,10 @@ class Forecaster:
             base = st["climatology"][day_of_year(np.array([target_date]))]
             p = self._methods(st, h, (x - st["x_mean"]) / st["x_scale"], base)[st["method"]][0]
             row = {"issued": str(day), "horizon": h, "target_date": str(target_date), "forecast": float(p)}
+            sig = float(st["interval_scale"][day_of_year(np.array([target_date]))][0])
             for k in INTERVALS:
-                row[f"lower_{k}"] = float(p + st["offsets"][k][0])
-                row[f"upper_{k}"] = float(p + st["offsets"][k][1])
+                row[f"lower_{k}"] = float(p + sig * st["offsets"][k][0])
+                row[f"upper_{k}"] = float(p + sig * st["offsets"][k][1])
             row["method"] = st["method"]
             row["climatology"] = float(base[0])
             j = int(np.searchsorted(dates, target_date))
@@ -389,7 +399,7 @@ class Forecaster:
         try:
             hs = {}
             for h, st in self.horizons_.items():
-                for name in ARRAYS:
+                for name in (*ARRAYS, "interval_scale"):
                     np.save(tmp / f"h{h}_{name}.npy", np.asarray(st[name], dtype=np.float64),
                             allow_pickle=False)
                 nets = []
@@ -448,6 +458,8 @@ class Forecaster:
             unknown = set(cfgd) - known
             if unknown:
                 raise ForecastError(f"{mf}: unknown config keys {sorted(unknown)}")
+            if "interval_rule" not in cfgd:     # saved before the pooled conformal intervals
+                cfgd = {**cfgd, "interval_rule": "empirical", "interval_years": "validation"}
             fc = cls(ForecastConfig(**cfgd))
             fc.columns_ = man["columns"]
             for hs, hd in man["horizons"].items():
@@ -473,6 +485,9 @@ class Forecaster:
                     raise ForecastError(f"{mf}: horizon {h}: method 'stacked' without stack weights")
                 nf = len(st["feature_names"])
                 want = {name: 366 if name == "climatology" else nf for name in ARRAYS}
+                st["interval_scale"] = np.ones(366)     # absent in forecasters saved before it
+                if (d / f"h{h}_interval_scale.npy").is_file():
+                    want["interval_scale"] = 366
                 for name, size in want.items():
                     p = d / f"h{h}_{name}.npy"
                     try:
