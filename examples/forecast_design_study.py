@@ -40,6 +40,8 @@ import numpy as np  # noqa: E402
 HORIZONS = (1, 7, 30)
 FOLDS = {"2007": ("2005-12-31", "2006-12-31", "2007-12-31"),
          "2008": ("2006-12-31", "2007-12-31", "2008-12-31")}
+#: a third fold that chose nothing: it confirms (or not) what the two above chose (``--folds 2006``)
+ALL_FOLDS = {"2006": ("2004-12-31", "2005-12-31", "2006-12-31"), **FOLDS}
 KEEP = ("climatology", "ridge", "ridge_anomaly", "network", "ensemble", "persistence")
 
 
@@ -52,7 +54,7 @@ def fit_one(args: tuple) -> str:
     from tanul.forecast import ForecastConfig, Forecaster
 
     data = weather(None, path=data_path)
-    tr, va, te = FOLDS[fold]
+    tr, va, te = ALL_FOLDS[fold]
     t0 = time.perf_counter()
     fc = Forecaster(ForecastConfig(city=city, horizons=HORIZONS, bootstrap=0, train_end=tr, val_end=va,
                                    test_end=te, **overrides)).fit(data)
@@ -195,11 +197,13 @@ def evaluate(cache: Path, variant: str, places: list[str], rules: dict) -> dict:
     return out
 
 
-def keep_study(cache: Path, variant: str, places: list[str], grid=None) -> dict:
+def keep_study(cache: Path, variant: str, places: list[str], grid=None, base: str = "stack") -> dict:
     """For every horizon and κ of ``grid``: the stacked forecast (weights fitted on the fold's
-    validation year) issued as ``clim + κ (stack − clim)`` on the fold's evaluation year. Returns
-    ``{h: {κ: {"misses": n, "gain": mean MAE change against the target's reference (°C, both
-    folds), "worst": largest excess}}}``; the reference is ridge at 1 day, climatology beyond."""
+    validation year; or, with ``base`` one of :data:`KEEP`, that method as it is, nothing fitted on
+    the validation year) issued as ``clim + κ (stack − clim)`` on the fold's evaluation year.
+    Returns ``{h: {κ: {"misses": n, "gain": mean MAE change against the target's reference (°C,
+    both folds), "worst": largest excess, "fold_gain": {fold: mean change}}}}``; the reference is
+    ridge at 1 day, climatology beyond."""
     from tanul.forecast import apply_stack, fit_stack
 
     grid = np.round(np.arange(0, 1.0001, 0.05), 2) if grid is None else grid
@@ -210,16 +214,53 @@ def keep_study(cache: Path, variant: str, places: list[str], grid=None) -> dict:
             for city in places:
                 z = np.load(cache / variant / f"{fold}_{city}.npz")
                 y, v = z[f"h{h}_y"], z[f"h{h}_val"]
-                w = fit_stack(y[v], {m: z[f"h{h}_{m}"][v] for m in STACK})
                 pt = {m: z[f"h{h}_{m}"][~v] for m in KEEP}
+                if base == "stack":
+                    w = fit_stack(y[v], {m: z[f"h{h}_{m}"][v] for m in STACK})
+                    b = apply_stack(w, pt)
+                else:
+                    b = pt[base]
                 ref = np.abs(pt["ridge" if h <= 1 else "climatology"] - y[~v]).mean()
-                members.append((y[~v], pt["climatology"], apply_stack(w, pt), ref))
+                members.append((fold, y[~v], pt["climatology"], b, ref))
         out[h] = {}
+        folds = np.array([f for f, *_ in members])
         for k in grid:
-            ex = np.array([np.abs(c + k * (st - c) - y).mean() - ref for y, c, st, ref in members])
+            ex = np.array([np.abs(c + k * (st - c) - y).mean() - ref for _, y, c, st, ref in members])
             out[h][float(k)] = {"misses": int((ex > 0.02).sum()), "gain": float(ex.mean()),
-                                "worst": float(ex.max())}
+                                "worst": float(ex.max()),
+                                "fold_gain": {f: float(ex[folds == f].mean()) for f in FOLDS},
+                                "fold_misses": {f: int((ex[folds == f] > 0.02).sum()) for f in FOLDS}}
     return out
+
+
+def compare_seven_day(cache: Path, candidates: dict[str, tuple], places: list[str],
+                      reference: tuple[str, str, float] = ("default", "stack", 0.15)) -> tuple[str, dict]:
+    """The 7-day comparison with the default on the folds of :data:`FOLDS`: each candidate is
+    ``name -> (variant, base)`` (κ chosen as for the default, :func:`choose_keep` over these
+    folds) or ``name -> (variant, base, κ)`` (κ fixed, e.g. as chosen on other folds). A
+    candidate *wins* only if no place-fold is beyond climatology + 0.02 °C and its mean 7-day MAE
+    is lower than the default's (stack, κ = 0.15) in **each** fold. Returns the table and
+    ``{name: (κ, wins)}``."""
+    folds = list(FOLDS)
+    ref = keep_study(cache, reference[0], places, base=reference[1])[7][reference[2]]
+    head = " / ".join(folds)
+    lines = [f"| 7-day candidate | κ | misses {head} | mean change vs climatology {head} (°C) | worst | "
+             "wins in every fold |", "| --- | ---: | --- | --- | ---: | --- |",
+             f"| default: {reference[1]}, {reference[0]} inputs | {reference[2]:.2f} | "
+             + " / ".join(str(ref["fold_misses"][f]) for f in folds) + " | "
+             + " / ".join(f"{ref['fold_gain'][f]:+.4f}" for f in folds) + f" | {ref['worst']:+.3f} | - |"]
+    out = {}
+    for name, cand in candidates.items():
+        variant, base = cand[:2]
+        ks = keep_study(cache, variant, places, base=base)
+        k = cand[2] if len(cand) > 2 else choose_keep(ks)[7]
+        r = ks[7][k]
+        win = r["misses"] == 0 and all(r["fold_gain"][f] < ref["fold_gain"][f] for f in folds)
+        out[name] = (k, win)
+        lines.append(f"| {name} | {k:.2f} | " + " / ".join(str(r["fold_misses"][f]) for f in folds) + " | "
+                     + " / ".join(f"{r['fold_gain'][f]:+.4f}" for f in folds)
+                     + f" | {r['worst']:+.3f} | {'yes' if win else 'no'} |")
+    return "\n".join(lines), out
 
 
 def choose_keep(ks: dict) -> dict[int, float]:
@@ -243,13 +284,14 @@ def keep_table(ks: dict, n: int) -> str:
 
 
 # ---------------------------------------------------------------- the interval rules
-def _issued_all(z, h: int, keep: dict) -> np.ndarray:
-    """The default issued forecast (stack fitted on the validation year, κ) on every stored row."""
+def _issued_all(z, h: int, keep: dict, members: dict | None = None) -> np.ndarray:
+    """The issued forecast (stack of ``members[h]``, default :data:`STACK`, fitted on the
+    validation year, κ = ``keep[h]``) on every stored row."""
     from tanul.forecast import apply_stack, fit_stack
 
     role, y = z[f"h{h}_all_role"], z[f"h{h}_all_y"]
     p = {m: z[f"h{h}_all_{m}"] for m in KEEP}
-    w = fit_stack(y[role == 2], {m: p[m][role == 2] for m in STACK})
+    w = fit_stack(y[role == 2], {m: p[m][role == 2] for m in (members or {}).get(h, STACK)})
     return p["climatology"] + keep[h] * (apply_stack(w, p) - p["climatology"])
 
 
@@ -300,7 +342,7 @@ INTERVAL_RULES = {
 
 
 def interval_study(cache: Path, variant: str, places: list[str], rules: dict | None = None,
-                   keep: dict | None = None) -> dict:
+                   keep: dict | None = None, members: dict | None = None) -> dict:
     """Coverage on the folds' evaluation years of the issued forecast's 80 % and 95 % intervals
     under each interval rule. Returns ``{rule: {"cov": {level: array (fold, place, horizon)},
     "season": {level: array (fold, place, horizon, 2)}}}`` (season: Dec-Feb, Jun-Aug)."""
@@ -315,7 +357,7 @@ def interval_study(cache: Path, variant: str, places: list[str], rules: dict | N
         for j, city in enumerate(places):
             z = np.load(cache / variant / f"{fold}_{city}.npz")
             for kh, h in enumerate(HORIZONS):
-                issued = _issued_all(z, h, keep)
+                issued = _issued_all(z, h, keep, members)
                 role, y = z[f"h{h}_all_role"], z[f"h{h}_all_y"]
                 month = z[f"h{h}_all_date"].astype("datetime64[D]").astype("datetime64[M]").astype(int) % 12 + 1
                 ev = role == 3
@@ -367,12 +409,16 @@ def main() -> None:
     p.add_argument("--places", nargs="+", default=None)
     p.add_argument("--cache", default="runs/design_study")
     p.add_argument("--variant", nargs="*", default=[], help="config overrides, e.g. stop_on=\"'validation'\"")
+    p.add_argument("--folds", nargs="+", default=list(FOLDS), choices=list(ALL_FOLDS),
+                   help="the folds (2006 is the confirmation fold: it chose nothing)")
     p.add_argument("--rules", action="store_true", help="also the table of the other issuing rules")
     p.add_argument("--intervals", action="store_true",
                    help="also the coverage of the interval rules on the evaluation years")
     args = p.parse_args()
     from tanul.datasets import weather
 
+    global FOLDS
+    FOLDS = {f: ALL_FOLDS[f] for f in args.folds}
     places = args.places or weather(None, path=args.data).cities
     overrides = {k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in args.variant)}
     variant = ",".join(args.variant) or "default"

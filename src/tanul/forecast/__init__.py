@@ -59,6 +59,7 @@ from .core import (  # noqa: F401 - the constants are importable, not API-page e
     seasonal_scale,
     skill,
     split_by_target_date,
+    stack_members,
 )
 from .forecaster import Forecaster
 from .report import (
@@ -73,7 +74,7 @@ __all__ = ["ForecastConfig", "ForecastError", "Forecaster", "build_samples", "sp
            "persistence", "climatology", "climatology_table", "fit_ridge", "fit_shrinkage", "fit_stack",
            "apply_stack", "choose_method",
            "run_forecast", "write_outputs", "day_of_year", "default_periods", "interval_offsets", "coverage",
-           "interval_rows", "seasonal_scale", "horizon_inputs",
+           "interval_rows", "seasonal_scale", "horizon_inputs", "stack_members",
            "skill", "block_bootstrap_skill", "metrics_markdown", "forecast_table", "forecast_rows_csv",
            "add_arguments", "run_command"]
 

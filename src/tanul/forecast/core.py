@@ -89,6 +89,9 @@ class ForecastConfig:
     #: beyond (chosen on the folds 2007 and 2008, see docs/forecasting.md)
     stack_keep: tuple[float, float, float] = (1.0, 0.15, 0.10)
     medium_horizon: int = 7
+    #: the members of the stack beyond ``short_horizon`` and up to ``medium_horizon`` days (a subset
+    #: of :data:`STACK_MEMBERS`; one member: that method, nothing weighed on the validation year)
+    medium_members: tuple[str, ...] = STACK_MEMBERS
     #: the year the networks are stopped early on: "validation" (the validation year, which then
     #: also chooses λ, the stack and the issued method) or "last_training_year" (the networks are
     #: fitted on the training years before it, so that the validation year is new to them)
@@ -154,6 +157,11 @@ class ForecastConfig:
         if not isinstance(self.interval_seasonal, (bool, np.bool_)):
             raise ForecastError(f"ForecastConfig: expected interval_seasonal True or False, got "
                                 f"{self.interval_seasonal!r}")
+        self.medium_members = tuple(self.medium_members)
+        if not self.medium_members or set(self.medium_members) - set(STACK_MEMBERS) or len(
+                set(self.medium_members)) != len(self.medium_members):
+            raise ForecastError(f"ForecastConfig: expected medium_members = distinct names of {STACK_MEMBERS}, "
+                                f"got {self.medium_members!r}")
         self.stack_keep = tuple(float(k) for k in self.stack_keep)
         if len(self.stack_keep) != 3 or not all(0 <= k <= 1 for k in self.stack_keep):
             raise ForecastError("ForecastConfig: expected stack_keep = three shares in [0, 1] (up to "
@@ -223,6 +231,13 @@ def horizon_inputs(cfg: ForecastConfig, horizon: int) -> tuple[int, tuple[int, .
     return (cfg.other_lags if cfg.long_other_lags is None else cfg.long_other_lags,
             cfg.means if cfg.long_means is None else cfg.long_means,
             cfg.ensemble if cfg.long_ensemble is None else cfg.long_ensemble)
+
+
+def stack_members(cfg: ForecastConfig, horizon: int) -> tuple[str, ...]:
+    """The members of a horizon's stack: ``medium_members`` beyond ``short_horizon`` and up to
+    ``medium_horizon`` days, else :data:`STACK_MEMBERS`."""
+    h = int(horizon)
+    return cfg.medium_members if cfg.short_horizon < h <= cfg.medium_horizon else STACK_MEMBERS
 
 
 def window_days(cfg: ForecastConfig) -> int:

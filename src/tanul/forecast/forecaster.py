@@ -50,6 +50,7 @@ from .core import (
     skill,
     split_by_target_date,
     stack_keep,
+    stack_members,
     window_days,
 )
 
@@ -207,7 +208,7 @@ class Forecaster:
             preds = {"persistence": persistence(s), **preds}
             st["shrink"] = fit_shrinkage(s["y"][va], preds["climatology"][va], preds["ensemble"][va])
             preds["shrunk"] = base + st["shrink"] * (preds["ensemble"] - base)
-            st["stack"] = fit_stack(s["y"][va], {m: preds[m][va] for m in STACK_MEMBERS})
+            st["stack"] = fit_stack(s["y"][va], {m: preds[m][va] for m in stack_members(cfg, h)})
             st["stack_keep"] = stack_keep(cfg, h)
             preds["stacked"] = base + st["stack_keep"] * (apply_stack(st["stack"], preds) - base)
             val_mae = {m: scores(s["y"][va], preds[m][va])["mae"] for m in METHODS}
