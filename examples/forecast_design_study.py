@@ -417,8 +417,8 @@ def main() -> None:
     args = p.parse_args()
     from tanul.datasets import weather
 
-    global FOLDS
-    FOLDS = {f: ALL_FOLDS[f] for f in args.folds}
+    FOLDS.clear()
+    FOLDS.update({f: ALL_FOLDS[f] for f in args.folds})
     places = args.places or weather(None, path=args.data).cities
     overrides = {k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in args.variant)}
     variant = ",".join(args.variant) or "default"
