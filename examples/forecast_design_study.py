@@ -162,7 +162,11 @@ RULES = {
         _stack(STACK), _stack_guard(STACK, 0.9), _climatology),
     "stack 1 d; stack if sure (75 %) at 7 d; climatology at 30 d": _by_horizon(
         _stack(STACK), _stack_guard(STACK, 0.75), _climatology),
-    "stack, κ = 1 / 0.15 / 0.10 (the default)": lambda h, yv, pv, pt: _keep(h, yv, pv, pt, {1: 1.0, 7: 0.15, 30: 0.1}),
+    "stack, κ = 1 / 0.15 / 0.10 (the design before)": lambda h, yv, pv, pt: _keep(
+        h, yv, pv, pt, {1: 1.0, 7: 0.15, 30: 0.1}),
+    "stack, κ = 1 / 0.15 / 0.10, ridge alone at 7 d (the default)": lambda h, yv, pv, pt: (
+        pt["climatology"] + 0.15 * (pt["ridge"] - pt["climatology"]) if h == 7
+        else _keep(h, yv, pv, pt, {1: 1.0, 7: 0.15, 30: 0.1})),
     "lowest validation MAE (no guard)": lambda h, yv, pv, pt: pt[min(
         ("climatology", "ridge", "ridge_anomaly", "network", "ensemble"),
         key=lambda m: np.abs(pv[m] - yv).mean())],

@@ -104,18 +104,37 @@ def test_seasonal_scale_follows_the_spread_by_day_of_year():
 def test_interval_rows_pool_the_training_years_beyond_the_short_horizon():
     split = {"train": np.array([1, 1, 0, 0, 0], bool), "val": np.array([0, 0, 1, 1, 0], bool),
              "test": np.array([0, 0, 0, 0, 1], bool)}
-    pooled = ForecastConfig(short_horizon=1)
+    pooled = ForecastConfig(short_horizon=1, interval_years="pooled")
     assert interval_rows(pooled, 1, split).tolist() == [False, False, True, True, False]
     assert interval_rows(pooled, 7, split).tolist() == [True, True, True, True, False]
-    val = ForecastConfig(interval_years="validation")
+    val = ForecastConfig()
+    assert (val.interval_rule, val.interval_years, val.interval_seasonal) == ("conformal", "validation", False)
     assert interval_rows(val, 7, split).tolist() == [False, False, True, True, False]
+
+
+def test_default_intervals_are_conformal_on_the_validation_year():
+    data = _series(years=4)
+    fc = Forecaster(city="A", horizons=(1, 7), epochs=2, ensemble=1, bootstrap=0, hidden=(4,)).fit(data)
+    for h in (1, 7):
+        res, st = fc.result_["horizons"][h], fc.horizons_[h]
+        va = res["split"]["val"]
+        r = res["samples"]["y"][va] - res["predictions"]["issued"][va]
+        assert st["offsets"] == interval_offsets(r, conformal=True) != interval_offsets(r)
+        assert (st["interval_scale"] == 1).all()
+        row = fc.forecast(data, "2002-05-05")[[1, 7].index(h)]
+        assert row["upper_95"] == row["forecast"] + st["offsets"]["95"][1]
+    # at 7 days the stack is ridge alone (medium_members): clim + 0.15 (ridge − clim)
+    st, p = fc.horizons_[7], fc.result_["horizons"][7]["predictions"]
+    assert st["stack"] == {"ridge": 1.0} and fc.horizons_[1]["stack"].keys() == {
+        "network", "ridge", "ridge_anomaly", "climatology"}
+    np.testing.assert_allclose(p["issued"], p["climatology"] + 0.15 * (p["ridge"] - p["climatology"]))
 
 
 @pytest.fixture(scope="module")
 def seasonal():
     data = _series(years=6, winter_noise=3.0)
     fc = Forecaster(city="A", horizons=(1, 7), epochs=3, ensemble=1, bootstrap=0, hidden=(8,),
-                    interval_seasonal=True).fit(data)
+                    interval_seasonal=True, interval_years="pooled").fit(data)
     return data, fc
 
 
@@ -177,6 +196,10 @@ def test_a_damaged_interval_scale_is_refused(seasonal, tmp_path):
 
 
 def test_interval_settings_are_checked():
+    with pytest.raises(ForecastError, match="medium_members"):
+        ForecastConfig(medium_members=("ridge", "lasso"))
+    with pytest.raises(ForecastError, match="medium_members"):
+        ForecastConfig(medium_members=())
     with pytest.raises(ForecastError, match="interval_rule"):
         ForecastConfig(interval_rule="gaussian")
     with pytest.raises(ForecastError, match="interval_years"):

@@ -105,13 +105,16 @@ class Forecaster:
     weights ``w`` (network ensemble, ridge, ridge_anomaly, climatology; non-negative, summing to 1)
     fitted on the validation year (:func:`tanul.forecast.fit_stack`), κ = ``stack_keep`` (1 up to
     ``short_horizon`` days, 0.15 up to ``medium_horizon``, 0.10 beyond; chosen on the folds 2007 and
-    2008, docs/forecasting.md). The networks stop early on the last training year, so the validation
-    year is new to every method. ``issue_short`` / ``issue_long = "guard"`` gives the earlier rule
+    2008, docs/forecasting.md); beyond ``short_horizon`` and up to ``medium_horizon`` days the stack
+    has the members ``medium_members`` (default ridge alone: ``clim + 0.15 (ridge − clim)`` at 7
+    days). The networks stop early on the last training year, so the validation year is new to
+    every method. ``issue_short`` / ``issue_long = "guard"`` gives the earlier rule
     (:func:`tanul.forecast.choose_method`: the shrunk ensemble when it beats climatology with 90 %
     confidence, else climatology; up to ``short_horizon`` days ridge or the network when surely
-    better). Intervals are
-    ``[ŷ + q_lo, ŷ + q_hi]`` with ``q`` the empirical quantiles of the issued method's validation
-    residuals ``y − ŷ``.
+    better). Intervals are ``[ŷ + σ(d) q_lo, ŷ + σ(d) q_hi]`` with ``q`` the split-conformal ranks
+    of the issued method's validation residuals ``(y − ŷ) / σ(d)`` (:func:`tanul.forecast.
+    interval_offsets`; ``interval_rule``, ``interval_years``), σ ≡ 1 unless ``interval_seasonal``
+    (:func:`tanul.forecast.seasonal_scale`, d the target's day of year).
     """
 
     def __init__(self, config: ForecastConfig | None = None, **overrides: Any) -> None:
