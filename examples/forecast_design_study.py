@@ -383,7 +383,7 @@ def interval_score(r: dict) -> float:
 
 def interval_table(res: dict) -> str:
     lines = ["| interval rule | score | 80 %: mean, range, within 0.75-0.85 | 95 %: mean, range | "
-             "80 %: range per fold 2007 / 2008 | 80 %, Dec-Feb / Jun-Aug: mean abs. dev. |",
+             f"80 %: range per fold {' / '.join(FOLDS)} | 80 %, Dec-Feb / Jun-Aug: mean abs. dev. |",
              "| --- | ---: | --- | --- | --- | --- |"]
     for name, r in res.items():
         c80, c95, s80 = r["cov"]["80"], r["cov"]["95"], r["season"]["80"]
@@ -396,13 +396,15 @@ def interval_table(res: dict) -> str:
 
 
 def table(res: dict, n: int) -> str:
-    lines = ["| rule | places met, eval 2007 / 2008 | mean issued MAE 1 / 7 / 30 d, 2007 | same, 2008 | "
-             "misses |", "| --- | ---: | --- | --- | --- |"]
+    folds = list(FOLDS)
+    lines = [f"| rule | places met, eval {' / '.join(folds)} | "
+             + " | ".join(f"mean issued MAE 1 / 7 / 30 d, {f}" for f in folds) + " | misses |",
+             "| --- | ---: | " + " | ".join("---" for _ in folds) + " | --- |"]
     for name, r in res.items():
-        a, b = r["2007"], r["2008"]
-        mae = [" / ".join(f"{x['mae'][h]:.3f}" for h in HORIZONS) for x in (a, b)]
-        miss = "; ".join([f"2007: {m}" for m in a["misses"]] + [f"2008: {m}" for m in b["misses"]]) or "none"
-        lines.append(f"| {name} | {a['met']} / {b['met']} of {n} | {mae[0]} | {mae[1]} | {miss} |")
+        mae = [" / ".join(f"{r[f]['mae'][h]:.3f}" for h in HORIZONS) for f in folds]
+        miss = "; ".join(f"{f}: {m}" for f in folds for m in r[f]["misses"]) or "none"
+        lines.append(f"| {name} | {' / '.join(str(r[f]['met']) for f in folds)} of {n} | {' | '.join(mae)} | "
+                     f"{miss} |")
     return "\n".join(lines)
 
 
@@ -418,6 +420,11 @@ def main() -> None:
     p.add_argument("--rules", action="store_true", help="also the table of the other issuing rules")
     p.add_argument("--intervals", action="store_true",
                    help="also the coverage of the interval rules on the evaluation years")
+    p.add_argument("--seven-day", action="store_true",
+                   help="also the 7-day candidates (each method alone or the stack, times κ) against the "
+                        "default stack with κ = 0.15")
+    p.add_argument("--kappa", type=float, default=None,
+                   help="with --seven-day: a fixed κ (e.g. as chosen on other folds) instead of choose_keep")
     args = p.parse_args()
     from tanul.datasets import weather
 
@@ -437,15 +444,19 @@ def main() -> None:
     if args.rules:
         res = evaluate(Path(args.cache), variant, places, RULES)
         print(table(res, len(places)) + "\n")
-    if args.intervals:
-        ir = interval_study(Path(args.cache), variant, places)
-        print("Coverage of the issued forecast's intervals on the evaluation years 2007 and 2008 "
+    if args.seven_day:
+        cands = {f"{b}, {variant} inputs": (variant, b) + ((args.kappa,) if args.kappa is not None else ())
+                 for b in ("stack", "ensemble", "network", "ridge_anomaly", "ridge")}
+        print(compare_seven_day(Path(args.cache), cands, places)[0] + "\n")
+    if args.intervals:     # the issued forecast of the default design: ridge alone at 7 days
+        ir = interval_study(Path(args.cache), variant, places, members={7: ("ridge",)})
+        print(f"Coverage of the issued forecast's intervals on the evaluation years {', '.join(FOLDS)} "
               f"({len(places)} places x {len(HORIZONS)} horizons x {len(FOLDS)} folds); score: mean "
               "|cov_80 - 0.80| + |cov_95 - 0.95|:\n")
         print(interval_table(ir))
         print(f"\nLowest score: {min(ir, key=lambda k: interval_score(ir[k]))}\n")
     ks = keep_study(Path(args.cache), variant, places)
-    print("The stacked forecast issued as clim + κ (stack − clim), evaluation years 2007 and 2008: places x "
+    print(f"The stacked forecast issued as clim + κ (stack − clim), evaluation years {', '.join(FOLDS)}: places x "
           "folds missing the target (issued MAE > reference + 0.02 °C; reference ridge at 1 d, climatology "
           "beyond), mean and largest MAE change against the reference (°C):\n")
     print(keep_table(ks, n))
