@@ -18,8 +18,12 @@ on the evaluation year (issued 7- and 30-day MAE <= climatology + 0.02 °C, 1-da
 folds (then the lowest mean MAE) is the default. 2009 is never read: no target date after the
 fold's evaluation year enters any fit.
 
-``--variant`` runs the same study with other settings (``--variant others_lags=2``) so that
-inputs can be compared the same way.
+``--variant`` runs the same study with other settings (``--variant long_other_lags=2``) so that
+inputs can be compared the same way. ``--seven-day`` compares the 7-day candidates (each method
+alone or the stack, shrunk by κ) with the default; ``--intervals`` the interval rules by their
+coverage on the evaluation years; ``--folds 2006`` fits and reads the confirmation fold 2006
+(training to 2004, validation 2005, evaluation 2006), which chose nothing (``--kappa 0.15`` keeps
+the κ chosen on 2007 and 2008). docs/forecasting.md records what each said.
 """
 
 from __future__ import annotations
