@@ -109,12 +109,17 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         check_image_input(self, x)
-        y, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad)
-        self._cache = (arg, x.shape)
+        # Inference skips the arg-max (it costs more than the maximum); a backward pass after
+        # an inference forward (rare: gradient checks, saliency) recomputes it from x.
+        y, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad,
+                                       need_arg=training)
+        self._cache = (arg, x.shape, None if training else x)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        arg, x_shape = self._need_cache()
+        arg, x_shape, x = self._need_cache()
+        if arg is None:
+            _, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad)
         return ops.maxpool2d_backward(dy, arg, x_shape, *self.pool_size, self.strides, self.pad)
 
 
