@@ -221,8 +221,21 @@ class Sequential:
         return x
 
     def _backward(self, dy: np.ndarray) -> None:
-        for layer in reversed(self.layers):
+        """``dy = layer.backward(dy)`` from the last layer to the first; a layer with
+        ``backward_fused(prev, dy)`` (max-pooling after a convolution) may do its own and the
+        previous layer's backward in one go (it returns ``NotImplemented`` when it cannot)."""
+        layers = self.layers
+        i = len(layers) - 1
+        while i >= 0:
+            layer = layers[i]
+            fused = getattr(layer, "backward_fused", None)
+            if fused is not None and i > 0:
+                dx = fused(layers[i - 1], dy)
+                if dx is not NotImplemented:
+                    dy, i = dx, i - 2
+                    continue
             dy = layer.backward(dy)
+            i -= 1
 
     def _regularization(self, grads: bool) -> float:
         """Add Σ R(W) to the loss and ∂R/∂W to the gradients, in this one place."""

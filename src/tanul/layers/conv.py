@@ -233,6 +233,17 @@ class Conv2D(Layer):
             dW=self.grads["W"], db=self.grads.get("b"), need_dx=self.input_grad)
         return dx
 
+    def _backward_dz(self, dz: np.ndarray) -> np.ndarray | None:
+        """``backward`` from ``∂L/∂z`` (the gradient before the activation), after a training
+        ``forward`` of the fused kernel: what :meth:`MaxPool2D.backward_fused` calls."""
+        cols, _, x_shape, fused = self._need_cache()
+        if not fused or cols is None:
+            raise RuntimeError(f"{self._label()}: _backward_dz needs a training forward pass")
+        dx, _, _ = ops.conv2d_backward_blocked(
+            None, cols, self.params["W"], x_shape, self.strides, self.pad, dz=dz,
+            dW=self.grads["W"], db=self.grads.get("b"), need_dx=self.input_grad)
+        return dx
+
     def get_config(self) -> dict[str, Any]:
         return {
             "filters": self.filters, "kernel_size": _spec(self.kernel_size),

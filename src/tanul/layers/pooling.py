@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from tanul.layers.base import Layer
-from tanul.layers.conv import _spec, check_image_input, check_image_shape, format_shape
+from tanul.layers.conv import Conv2D, _spec, check_image_input, check_image_shape, format_shape
 from tanul.ops import conv as ops
 
 __all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
@@ -113,14 +113,43 @@ class MaxPool2D(_Pool2D):
         # an inference forward (rare: gradient checks, saliency) recomputes it from x.
         y, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad,
                                        need_arg=training)
-        self._cache = (arg, x.shape, None if training else x)
+        # training also keeps references (no copies) to x and y, for backward_fused
+        self._cache = (arg, x.shape, x, y if training else None)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        arg, x_shape, x = self._need_cache()
+        arg, x_shape, x, _ = self._need_cache()
         if arg is None:
             _, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad)
         return ops.maxpool2d_backward(dy, arg, x_shape, *self.pool_size, self.strides, self.pad)
+
+    def backward_fused(self, prev: Layer, dy: np.ndarray) -> Any:
+        """``prev.backward(self.backward(dy))`` in fewer passes, or ``NotImplemented``.
+
+        When ``prev`` is a :class:`~tanul.layers.conv.Conv2D` whose activation ``f`` acted in
+        place (tanh, sigmoid, ReLU) and produced this layer's input ``a = f(z)`` in a training
+        pass, and the windows do not overlap: the activation's derivative is taken on the pooled
+        values only, ``g = dy · f'(y)`` with ``y = max a`` (a quarter of the values for 2x2),
+        and ``g`` is routed to the arg-max straight into the convolution's ``∂L/∂z``. That is
+        exact: at the arg-max ``a = y``, elsewhere both ways give 0; the result is the same
+        ``∂L/∂z`` as the two separate backward passes, bit for bit (the sign of zeros aside),
+        without the full-size pass ``f'(a)·dx``. ``Sequential`` calls it in training.
+        """
+        cache = self._cache
+        if (not isinstance(prev, Conv2D) or cache is None or cache[0] is None
+                or self.strides != self.pool_size or self.pad != (0, 0)):
+            return NotImplemented
+        act = prev.activation
+        df_into = getattr(act, "_df_into", None)
+        pcache = prev._cache
+        if (df_into is None or pcache is None or not pcache[3] or pcache[0] is None
+                or act._cache is not cache[2]):
+            return NotImplemented
+        arg, x_shape, _, y = cache
+        g = ops.empty_nchw(y.shape, y.dtype, like=y)
+        df_into(y, dy, g)
+        dz = ops.maxpool2d_backward(g, arg, x_shape, *self.pool_size, self.strides, self.pad)
+        return prev._backward_dz(dz)
 
 
 class AvgPool2D(_Pool2D):

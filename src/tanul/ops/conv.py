@@ -485,6 +485,7 @@ def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
                             pad: int | Pair = 0, *, y: np.ndarray | None = None,
                             activation_grad: Any = None, dW: np.ndarray | None = None,
                             db: np.ndarray | None = None, need_dx: bool = True,
+                            dz: np.ndarray | None = None,
                             ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """:func:`conv2d_backward` in blocks of samples, with the activation's derivative fused in.
 
@@ -503,6 +504,11 @@ def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
         The activation's output, for ``activation_grad``.
     activation_grad : callable ``(y, dy, out) -> None``, optional
         Writes ``∂L/∂z`` into ``out``; ``None`` means no activation (``dZ = dy``).
+    dz : ndarray, shape (N, C_out, OH, OW), optional
+        ``∂L/∂z`` already computed (then ``dy``, ``y`` and ``activation_grad`` are not used; pass
+        ``dy=None``): a max-pool after the layer routes its gradient straight into it
+        (:meth:`tanul.layers.pooling.MaxPool2D.backward_fused`). Used as it is when
+        channel-major (a transposed view of a C-contiguous ``(C_out, N, OH, OW)`` array).
 
     Returns
     -------
@@ -516,7 +522,15 @@ def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
                          f"(from conv2d_forward_blocked), got {cols.shape}")
     dt = cols.dtype
     e = dt.itemsize
-    dz = np.empty((C_out, N, OH, OW), dtype=dt)
+    given = dz is not None
+    if given:
+        if dz.shape != (N, C_out, OH, OW):
+            raise ValueError(f"conv2d_backward_blocked: expected dz of shape {(N, C_out, OH, OW)}, "
+                             f"got {dz.shape}")
+        dzt = dz.transpose(1, 0, 2, 3)
+        dz = dzt if dzt.flags.c_contiguous and dzt.dtype == dt else np.ascontiguousarray(dzt, dt)
+    else:
+        dz = np.empty((C_out, N, OH, OW), dtype=dt)
     dz2 = dz.reshape(C_out, N * P)
     W_m = W.reshape(C_out, K)
     s = _block_size(N, K * P * e)
@@ -544,7 +558,9 @@ def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
             s0, s1 = k * s, min((k + 1) * s, N)
             m = s1 - s0
             out = dz[:, s0:s1].transpose(1, 0, 2, 3)
-            if activation_grad is None:
+            if given:
+                pass
+            elif activation_grad is None:
                 np.copyto(out, dy[s0:s1])
             else:
                 activation_grad(y[s0:s1], dy[s0:s1], out)
