@@ -1,0 +1,91 @@
+"""Max-pooling after a convolution: the fused backward (Sequential) against the layer-by-layer one."""
+
+import numpy as np
+import pytest
+
+from tanul import Sequential
+from tanul.layers import Conv2D, Dense, Flatten, MaxPool2D
+from tanul.testing import numerical_gradient
+
+
+def _net(act, dtype, seed=0, pool=2, strides=None):
+    return Sequential([Conv2D(3, 3, padding=1, activation=act), MaxPool2D(pool, strides=strides),
+                       Conv2D(4, 3, activation=act), MaxPool2D(2), Flatten(), Dense(5)],
+                      seed=seed, dtype=dtype, input_shape=(2, 10, 10))
+
+
+def _layer_by_layer(model, x, y):
+    """Forward, loss and backward one layer at a time: the unfused path."""
+    out = model._forward(x, training=True)
+    model.loss.forward(out, y)
+    dy = model.loss.backward()
+    for layer in reversed(model.layers):
+        dy = layer.backward(dy)
+    return [g.copy() for layer in model.layers for g in layer.grads.values()]
+
+
+def _data(dtype, flat_background):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((9, 2, 10, 10)).astype(dtype)
+    if flat_background:  # many exact ties inside the pooling windows, as on real images
+        x[:, :, :, :5] = 0.0
+        x[:, :, 6:] = 1.0
+    return x, rng.integers(0, 5, 9)
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("flat_background", [False, True])
+def test_fused_backward_gives_the_same_gradients_bit_for_bit(act, dtype, flat_background):
+    model = _net(act, dtype)
+    model.compile(optimizer="sgd", loss="cross_entropy")
+    model._build_optimizer()
+    x, y = _data(dtype, flat_background)
+    calls = []
+    for layer in model.layers:
+        if isinstance(layer, MaxPool2D):
+            orig = layer.backward_fused
+            layer.backward_fused = (lambda f: lambda prev, dy: calls.append(
+                r := f(prev, dy)) or r)(orig)
+    model.loss_and_grads(x, y)
+    fused = [g.copy() for layer in model.layers for g in layer.grads.values()]
+    assert len(calls) == 2 and all(r is not NotImplemented for r in calls)
+    plain = _layer_by_layer(model, x, y)
+    assert len(fused) == len(plain) == 6
+    for a, b in zip(fused, plain):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fused_backward_passes_a_float64_gradient_check():
+    model = _net("tanh", "float64", seed=3)
+    model.compile(optimizer="sgd", loss="cross_entropy")
+    model._build_optimizer()
+    x, y = _data("float64", flat_background=False)
+    model.loss_and_grads(x, y)
+    analytic = model.grads.copy()
+
+    def loss(_):
+        return float(model.loss.forward(model._forward(x, training=True), y))
+
+    numeric = numerical_gradient(loss, model.params)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_not_fused_where_it_would_be_wrong():
+    # overlapping windows (stride 1), an inference forward, a pool not after a conv: plain path
+    model = _net("tanh", "float64", pool=2, strides=1)
+    model.compile(optimizer="sgd", loss="cross_entropy")
+    x, _ = _data("float64", False)
+    model._forward(x, training=True)
+    assert model.layers[1].backward_fused(model.layers[0], np.ones((9, 3, 9, 9))) is NotImplemented
+    model = _net("tanh", "float64")
+    model._forward(x, training=False)
+    assert model.layers[1].backward_fused(model.layers[0], np.ones((9, 3, 5, 5))) is NotImplemented
+    model._forward(x, training=True)
+    assert model.layers[3].backward_fused(model.layers[1], np.ones((9, 4, 1, 1))) is NotImplemented
+    # a conv without an in-place activation (here: none) keeps the layer-by-layer backward
+    plain = Sequential([Conv2D(3, 3), MaxPool2D(2), Flatten(), Dense(2)], seed=0,
+                       dtype="float64", input_shape=(2, 10, 10))
+    plain._forward(x, training=True)
+    assert plain.layers[1].backward_fused(plain.layers[0], np.ones((9, 3, 4, 4))) is NotImplemented
