@@ -26,17 +26,26 @@ def _layer_by_layer(model, x, y):
 
 def _data(dtype, flat_background):
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((9, 2, 10, 10)).astype(dtype)
+    x = rng.standard_normal((17, 2, 10, 10)).astype(dtype)  # 17: split over 2 threads
     if flat_background:  # many exact ties inside the pooling windows, as on real images
         x[:, :, :, :5] = 0.0
         x[:, :, 6:] = 1.0
-    return x, rng.integers(0, 5, 9)
+    return x, rng.integers(0, 5, 17)
+
+
+@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
+def threads(request):
+    from tanul.ops import parallel
+    old = parallel.num_threads()
+    parallel.set_num_threads(request.param)
+    yield request.param
+    parallel.set_num_threads(old)
 
 
 @pytest.mark.parametrize("act", ["tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("flat_background", [False, True])
-def test_fused_backward_gives_the_same_gradients_bit_for_bit(act, dtype, flat_background):
+def test_fused_backward_gives_the_same_gradients_bit_for_bit(act, dtype, flat_background, threads):
     model = _net(act, dtype)
     model.compile(optimizer="sgd", loss="cross_entropy")
     model._build_optimizer()
@@ -78,14 +87,14 @@ def test_not_fused_where_it_would_be_wrong():
     model.compile(optimizer="sgd", loss="cross_entropy")
     x, _ = _data("float64", False)
     model._forward(x, training=True)
-    assert model.layers[1].backward_fused(model.layers[0], np.ones((9, 3, 9, 9))) is NotImplemented
+    assert model.layers[1].backward_fused(model.layers[0], np.ones((17, 3, 9, 9))) is NotImplemented
     model = _net("tanh", "float64")
     model._forward(x, training=False)
-    assert model.layers[1].backward_fused(model.layers[0], np.ones((9, 3, 5, 5))) is NotImplemented
+    assert model.layers[1].backward_fused(model.layers[0], np.ones((17, 3, 5, 5))) is NotImplemented
     model._forward(x, training=True)
-    assert model.layers[3].backward_fused(model.layers[1], np.ones((9, 4, 1, 1))) is NotImplemented
+    assert model.layers[3].backward_fused(model.layers[1], np.ones((17, 4, 1, 1))) is NotImplemented
     # a conv without an in-place activation (here: none) keeps the layer-by-layer backward
     plain = Sequential([Conv2D(3, 3), MaxPool2D(2), Flatten(), Dense(2)], seed=0,
                        dtype="float64", input_shape=(2, 10, 10))
     plain._forward(x, training=True)
-    assert plain.layers[1].backward_fused(plain.layers[0], np.ones((9, 3, 4, 4))) is NotImplemented
+    assert plain.layers[1].backward_fused(plain.layers[0], np.ones((17, 3, 4, 4))) is NotImplemented

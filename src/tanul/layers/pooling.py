@@ -15,6 +15,7 @@ import numpy as np
 from tanul.layers.base import Layer
 from tanul.layers.conv import Conv2D, _spec, check_image_input, check_image_shape, format_shape
 from tanul.ops import conv as ops
+from tanul.ops.parallel import parallel_for
 
 __all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
 
@@ -147,7 +148,11 @@ class MaxPool2D(_Pool2D):
             return NotImplemented
         arg, x_shape, _, y = cache
         g = ops.empty_nchw(y.shape, y.dtype, like=y)
-        df_into(y, dy, g)
+
+        def derivative(a: int, b: int) -> None:  # samples a..b (one thread each)
+            df_into(y[a:b], dy[a:b], g[a:b])
+
+        parallel_for(derivative, y.shape[0])
         dz = ops.maxpool2d_backward(g, arg, x_shape, *self.pool_size, self.strides, self.pad)
         return prev._backward_dz(dz)
 
