@@ -98,3 +98,24 @@ def test_not_fused_where_it_would_be_wrong():
                        dtype="float64", input_shape=(2, 10, 10))
     plain._forward(x, training=True)
     assert plain.layers[1].backward_fused(plain.layers[0], np.ones((17, 3, 4, 4))) is NotImplemented
+
+
+def test_inference_forward_keeps_no_arg_max_and_no_strong_reference_to_its_input():
+    import gc
+
+    pool = MaxPool2D(2)
+    pool.build((2, 4, 4), np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((3, 2, 4, 4))
+    y = pool.forward(x, training=False)
+    # while the caller holds x, backward works (the arg-max is recomputed) and routes as training
+    dx = pool.backward(np.ones_like(y))
+    pool.forward(x, training=True)
+    np.testing.assert_array_equal(dx, pool.backward(np.ones_like(y)))
+    pool.forward(np.random.default_rng(2).standard_normal((3, 2, 4, 4)), training=False)
+    gc.collect()
+    with pytest.raises(RuntimeError, match="training=True"):
+        pool.backward(np.ones_like(y))
+    # predict: the conv outputs that went into the pools are freed with each batch
+    model = _net("tanh", "float32")
+    model.predict(np.zeros((4, 2, 10, 10), np.float32))
+    assert all(layer._cache[2]() is None for layer in model.layers if isinstance(layer, MaxPool2D))

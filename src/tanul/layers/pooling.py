@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -110,17 +111,25 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         check_image_input(self, x)
-        # Inference skips the arg-max (it costs more than the maximum); a backward pass after
-        # an inference forward (rare: gradient checks, saliency) recomputes it from x.
+        # Inference skips the arg-max (it costs more than the maximum) and keeps only a weak
+        # reference to x: a backward pass after an inference forward (gradient checks) recomputes
+        # the arg-max while the caller still holds x, and predict's next batch never coexists
+        # with this one's input (a conv output: 19 MB for 1,024 LeNet images).
         y, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad,
                                        need_arg=training)
-        # training also keeps references (no copies) to x and y, for backward_fused
-        self._cache = (arg, x.shape, x, y if training else None)
+        # training keeps references (no copies) to x and y, for backward_fused
+        self._cache = ((arg, x.shape, x, y) if training
+                       else (None, x.shape, weakref.ref(x), None))
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         arg, x_shape, x, _ = self._need_cache()
         if arg is None:
+            x = x()
+            if x is None:
+                raise RuntimeError(
+                    f"{self._label()}: backward after forward(x, training=False) needs that x "
+                    "still alive to find the arg-max; call forward(x, training=True) first")
             _, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad)
         return ops.maxpool2d_backward(dy, arg, x_shape, *self.pool_size, self.strides, self.pad)
 
