@@ -59,37 +59,41 @@ def main(argv=None) -> None:
     def tanh(z):
         return np.tanh(z, out=z)
 
+    def ops_on(dist: str):
+        """The timed calls on one batch of ``dist`` inputs, and its zero/denormal counts."""
+        x = make_batches(dist, 128, 1)
+        a1, _ = ops.conv2d_forward_blocked(x, W1, b1, 1, 2, tanh, keep_cols=False)
+        p1, _ = ops.maxpool2d_forward(a1, 2, 2)
+        a2, _ = ops.conv2d_forward_blocked(p1, W2, b2, 1, 0, tanh, keep_cols=False)
+        tx = torch.from_numpy(x)
+        with torch.no_grad():
+            z1 = F.conv2d(tx, tW1, tb1, padding=2)
+            t1 = torch.tanh(z1)
+            t2 = torch.tanh(F.conv2d(F.max_pool2d(t1, 2), tW2, tb2))
+        calls = {
+            "tanul conv 1 + tanh": lambda: ops.conv2d_forward_blocked(x, W1, b1, 1, 2, tanh,
+                                                                      keep_cols=False),
+            "tanul max-pool 1 (with arg-max)": lambda: ops.maxpool2d_forward(a1, 2, 2),
+            "tanul max-pool 2 (with arg-max)": lambda: ops.maxpool2d_forward(a2, 2, 2),
+            "PyTorch conv 1": lambda: F.conv2d(tx, tW1, tb1, padding=2),
+            "PyTorch tanh 1": lambda: torch.tanh(z1),
+            "PyTorch max-pool 1 (with indices)": lambda: F.max_pool2d_with_indices(t1, 2),
+            "PyTorch max-pool 2 (with indices)": lambda: F.max_pool2d_with_indices(t2, 2),
+        }
+        tiny = np.finfo(np.float32).tiny
+        counts = {name: (float(np.mean(a == 0)), int(np.sum((a != 0) & (np.abs(a) < tiny))))
+                  for name, a in (("input", x), ("conv 1 out", a1), ("pool 1 out", p1),
+                                  ("conv 2 out", a2))}
+        return calls, counts
+
     rows: dict[tuple[str, str], list[float]] = {}
     stats = {}
     for _ in range(args.rounds):
         for dist in args.dist:
-            x = make_batches(dist, 128, 1)
-            a1, _ = ops.conv2d_forward_blocked(x, W1, b1, 1, 2, tanh, keep_cols=False)
-            p1, _ = ops.maxpool2d_forward(a1, 2, 2)
-            a2, _ = ops.conv2d_forward_blocked(p1, W2, b2, 1, 0, tanh, keep_cols=False)
-            tx = torch.from_numpy(x)
+            calls, stats[dist] = ops_on(dist)
             with torch.no_grad():
-                z1 = F.conv2d(tx, tW1, tb1, padding=2)
-                t1 = torch.tanh(z1)
-                q1 = F.max_pool2d(t1, 2)
-                z2 = F.conv2d(q1, tW2, tb2)
-                t2 = torch.tanh(z2)
-                timings = {
-                    "tanul conv 1 + tanh": lambda: ops.conv2d_forward_blocked(
-                        x, W1, b1, 1, 2, tanh, keep_cols=False),
-                    "tanul max-pool 1 (with arg-max)": lambda: ops.maxpool2d_forward(a1, 2, 2),
-                    "tanul max-pool 2 (with arg-max)": lambda: ops.maxpool2d_forward(a2, 2, 2),
-                    "PyTorch conv 1": lambda: F.conv2d(tx, tW1, tb1, padding=2),
-                    "PyTorch tanh 1": lambda: torch.tanh(z1),
-                    "PyTorch max-pool 1 (with indices)": lambda: F.max_pool2d_with_indices(t1, 2),
-                    "PyTorch max-pool 2 (with indices)": lambda: F.max_pool2d_with_indices(t2, 2),
-                }
-                for name, fn in timings.items():
+                for name, fn in calls.items():
                     rows.setdefault((name, dist), []).append(cpu_ms(fn, args.calls))
-            tiny = np.finfo(np.float32).tiny
-            stats[dist] = {name: (float(np.mean(a == 0)), int(np.sum((a != 0) & (np.abs(a) < tiny))))
-                           for name, a in (("input", x), ("conv 1 out", a1), ("pool 1 out", p1),
-                                           ("conv 2 out", a2))}
     names = list(dict.fromkeys(n for n, _ in rows))
     print(f"CPU ms per call (median of {args.calls} calls; median over {args.rounds} rounds), 1 thread, "
           f"batch 128")
@@ -98,7 +102,8 @@ def main(argv=None) -> None:
     for n in names:
         print(f"| {n} | " + " | ".join(f"{statistics.median(rows[(n, d)]):.3f}" for d in args.dist) + " |")
     for d in args.dist:
-        print(f"{d}: " + "; ".join(f"{k}: {z:.1%} exact zeros, {dn} denormals" for k, (z, dn) in stats[d].items()))
+        print(f"{d}: " + "; ".join(f"{k}: {z:.1%} exact zeros, {dn} denormals"
+                                   for k, (z, dn) in stats[d].items()))
 
 
 if __name__ == "__main__":
