@@ -50,6 +50,7 @@ __all__ = [
     "conv_output_size", "conv_param_count", "resolve_padding", "pad_nchw",
     "im2col", "col2im", "conv2d_forward", "conv2d_backward",
     "conv2d_forward_blocked", "conv2d_backward_blocked", "channel_major", "empty_nchw",
+    "same_layout", "chwn", "conv2d_forward_chwn", "conv2d_backward_chwn",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
 ]
 
@@ -153,17 +154,39 @@ def channel_major(x: np.ndarray) -> bool:
     return x.ndim == 4 and x.shape[0] > 1 and x.shape[1] > 1 and abs(x.strides[1]) > abs(x.strides[0])
 
 
+def _axis_order(x: np.ndarray) -> tuple[int, ...]:
+    """``x``'s axes from the slowest-varying in memory to the fastest (ties, e.g. axes of
+    length 1, keep their order): ``(0, 1, 2, 3)`` for C order, ``(1, 0, 2, 3)`` for
+    channel-major, ``(1, 2, 3, 0)`` for CHWN (the batch innermost)."""
+    keyed = [(-abs(st) if n > 1 else 0, ax) for ax, (st, n) in enumerate(zip(x.strides, x.shape))]
+    big = sorted((k, ax) for k, ax in keyed if k != 0)
+    order = [ax for _, ax in big]
+    for ax in range(x.ndim):  # length-1 axes: where C order puts them, relative to the others
+        if ax not in order:
+            order.insert(min(ax, len(order)), ax)
+    return tuple(order)
+
+
+def same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` order their axes the same way in memory."""
+    return _axis_order(a) == _axis_order(b)
+
+
 def empty_nchw(shape: tuple[int, int, int, int], dtype: Any, like: np.ndarray | None = None,
                fill: Any = None) -> np.ndarray:
-    """A new (N, C, H, W) array laid out as ``like`` is: channel-major (a transposed view of a
-    C-contiguous ``(C, N, H, W)`` array) when ``like`` is, else C-contiguous. Element-wise work
-    on arrays of the same layout runs along memory; mixed layouts cost up to 10x more."""
-    N, C, H, W = shape
-    alloc = np.empty if fill is None else (np.zeros if fill == 0 else None)
-    if like is not None and channel_major(like):
-        a = (alloc((C, N, H, W), dtype) if alloc else np.full((C, N, H, W), fill, dtype))
-        return a.transpose(1, 0, 2, 3)
-    return alloc((N, C, H, W), dtype) if alloc else np.full((N, C, H, W), fill, dtype)
+    """A new (N, C, H, W) array laid out as ``like`` is (its axes in the same memory order:
+    C order, channel-major as the blocked conv kernels write, or CHWN as the stride-1 kernels
+    write), else C-contiguous. Element-wise work on arrays of the same layout runs along memory;
+    mixed layouts cost up to 10x more."""
+    order = _axis_order(like) if like is not None else (0, 1, 2, 3)
+    base_shape = tuple(shape[ax] for ax in order)
+    if fill is None:
+        a = np.empty(base_shape, dtype)
+    elif fill == 0:
+        a = np.zeros(base_shape, dtype)
+    else:
+        a = np.full(base_shape, fill, dtype)
+    return a.transpose(tuple(order.index(ax) for ax in range(len(shape))))
 
 
 def pad_nchw(x: np.ndarray, pad: int | Pair, value: float = 0.0) -> np.ndarray:
@@ -608,6 +631,171 @@ def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
     return dx, dW, db
 
 
+# ---------------------------------------------------------------------------- batch innermost
+def chwn(x: np.ndarray) -> np.ndarray | None:
+    """The C-contiguous ``(C, H, W, N)`` array behind the (N, C, H, W) view ``x``, or None
+    when ``x`` is not laid out that way ("CHWN": the batch innermost)."""
+    t = x.transpose(1, 2, 3, 0)
+    return t if t.flags.c_contiguous else None
+
+
+def _bands(OH: int, per_row_bytes: int, training: bool) -> int:
+    """Row bands per batch: :data:`BLOCKS` in training (a fixed split: the band sums of ``dW``,
+    ``db`` and ``dx`` do not depend on the thread count); in inference one per thread, at most
+    :data:`BLOCK_BYTES` of columns each."""
+    if training:
+        return max(1, min(BLOCKS, OH))
+    rows = max(1, min(-(-OH // max(1, num_threads())), BLOCK_BYTES // max(per_row_bytes, 1)))
+    return -(-OH // rows)
+
+
+def conv2d_forward_chwn(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = None,
+                        pad: int | Pair = 0, activation: Any = None, *, keep_cols: bool = True,
+                        cols_out: np.ndarray | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Stride-1 convolution with the batch innermost: :func:`conv2d_forward_blocked`'s result,
+    computed on ``(C, H, W, N)`` arrays.
+
+    The input is brought to a (zero-)padded C-contiguous ``(C, Hp, Wp, N)`` array (no copy when
+    ``x`` is already laid out so and not padded), the im2col columns are ordered
+    ``(oh, ow, n)``, so that the copy of each kernel offset's row runs over ``OW·N`` contiguous
+    values, and the output ``W_m @ cols`` is the C-contiguous ``(C_out, OH, OW, N)`` array, returned
+    as an (N, C_out, OH, OW) view. Work is split into bands of output rows, one GEMM each, on
+    tanul's threads. ``cols`` (training) is ``(C·kH·kW, OH·OW·N)``.
+    """
+    _check4(x, "conv2d_forward_chwn")
+    (N, C, H, Wd, C_out, kh, kw, sh, sw, ph, pw, OH, OW, Hp, Wp
+     ) = _geometry(x.shape, W.shape, 1, pad, "conv2d_forward_chwn")
+    K, Q = C * kh * kw, OW * N
+    xc = chwn(x) if (ph == 0 and pw == 0) else None
+    if xc is None:
+        xc = np.zeros((C, Hp, Wp, N), dtype=x.dtype) if (ph or pw) else np.empty(
+            (C, Hp, Wp, N), dtype=x.dtype)
+        np.copyto(xc[:, ph:ph + H, pw:pw + Wd], x.transpose(1, 2, 3, 0))
+    sC, sH, sW, sN = xc.strides
+    win = as_strided(xc, shape=(C, kh, kw, OH, OW, N), strides=(sC, sH, sW, sH, sW, sN),
+                     writeable=False)
+    y = np.empty((C_out, OH * Q), dtype=x.dtype)
+    W_m = W.reshape(C_out, K)
+    bias = None if b is None else b.reshape(C_out, 1)
+    cols = None
+    if keep_cols:
+        if (cols_out is not None and cols_out.shape == (K, OH * Q) and cols_out.flags.c_contiguous
+                and cols_out.dtype == x.dtype):
+            cols = cols_out
+        else:
+            cols = np.empty((K, OH * Q), dtype=x.dtype)
+    nb = _bands(OH, K * Q * x.itemsize, keep_cols)
+    rows = -(-OH // nb)
+
+    def work(ba: int, bb: int) -> None:  # bands ba..bb
+        buf = None if keep_cols else np.empty(K * rows * Q, dtype=x.dtype)
+        for k in range(ba, bb):
+            r0, r1 = k * rows, min((k + 1) * rows, OH)
+            q0, q1 = r0 * Q, r1 * Q
+            blk = cols[:, q0:q1] if keep_cols else buf[:K * (q1 - q0)].reshape(K, q1 - q0)
+            np.copyto(blk.reshape(C, kh, kw, r1 - r0, OW, N), win[:, :, :, r0:r1])
+            yb = y[:, q0:q1]
+            np.matmul(W_m, blk, out=yb)
+            if bias is not None:
+                yb += bias
+            if activation is not None:
+                activation(yb)
+
+    parallel_gemms(work, nb)
+    return y.reshape(C_out, OH, OW, N).transpose(3, 0, 1, 2), cols
+
+
+def conv2d_backward_chwn(dy: np.ndarray | None, cols: np.ndarray, W: np.ndarray,
+                         x_shape: tuple[int, int, int, int], pad: int | Pair = 0, *,
+                         y: np.ndarray | None = None, activation_grad: Any = None,
+                         dW: np.ndarray | None = None, db: np.ndarray | None = None,
+                         need_dx: bool = True, dz: np.ndarray | None = None,
+                         dx_like: np.ndarray | None = None,
+                         ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients of :func:`conv2d_forward_chwn` (the same as :func:`conv2d_backward_blocked`'s).
+
+    Per band of output rows: ``dZ`` (``activation_grad(y, dy)``, or ``dz`` when given, as in
+    :func:`conv2d_backward_blocked`), the band's ``dW = dZ @ colsᵀ`` and ``db``, and its col2im:
+    ``W_mᵀ @ dZ`` added, one kernel offset at a time, into the band's own zeroed
+    ``(C, Hp, Wp, N)`` buffer as runs of ``OW·N`` contiguous values. The band sums are added
+    in band order, so the result does not depend on the thread count. ``dx`` is written in the
+    layout of ``dx_like`` (the layer's input, so the layer below works on one layout), in
+    the same pass that adds the bands.
+    """
+    (N, C, H, Wd, C_out, kh, kw, sh, sw, ph, pw, OH, OW, Hp, Wp
+     ) = _geometry(x_shape, W.shape, 1, pad, "conv2d_backward_chwn")
+    K, Q = C * kh * kw, OW * N
+    if cols.shape != (K, OH * Q):
+        raise ValueError(f"conv2d_backward_chwn: expected cols of shape {(K, OH * Q)} "
+                         f"(from conv2d_forward_chwn), got {cols.shape}")
+    dt = cols.dtype
+    given = dz is not None
+    if given:
+        if dz.shape != (N, C_out, OH, OW):
+            raise ValueError(f"conv2d_backward_chwn: expected dz of shape {(N, C_out, OH, OW)}, "
+                             f"got {dz.shape}")
+        zc = chwn(dz)
+        if zc is None or zc.dtype != dt:
+            zc = np.ascontiguousarray(dz.transpose(1, 2, 3, 0), dtype=dt)
+    else:
+        zc = np.empty((C_out, OH, OW, N), dtype=dt)
+    z2 = zc.reshape(C_out, OH * Q)
+    W_m = W.reshape(C_out, K)
+    nb = _bands(OH, K * Q * dt.itemsize, True)
+    rows = -(-OH // nb)
+    dW_parts = np.empty((nb, C_out, K), dtype=dt)
+    db_parts = np.empty((nb, C_out), dtype=dt)
+    dx_parts = np.zeros((nb, C, Hp, Wp, N), dtype=dt) if need_dx else None
+
+    def work(ba: int, bb: int) -> None:  # bands ba..bb
+        buf = np.empty(K * rows * Q, dtype=dt) if need_dx else None
+        for k in range(ba, bb):
+            r0, r1 = k * rows, min((k + 1) * rows, OH)
+            q0, q1 = r0 * Q, r1 * Q
+            if not given:
+                out = zc[:, r0:r1].transpose(3, 0, 1, 2)
+                if activation_grad is None:
+                    np.copyto(out, dy[:, :, r0:r1])
+                else:
+                    activation_grad(y[:, :, r0:r1], dy[:, :, r0:r1], out)
+            zb = z2[:, q0:q1]
+            np.matmul(zb, cols[:, q0:q1].T, out=dW_parts[k])
+            zb.sum(axis=1, out=db_parts[k])
+            if not need_dx:
+                continue
+            dc = buf[:K * (q1 - q0)].reshape(K, q1 - q0)
+            np.matmul(W_m.T, zb, out=dc)
+            c6 = dc.reshape(C, kh, kw, r1 - r0, OW, N)
+            part = dx_parts[k]
+            for i in range(kh):
+                for j in range(kw):
+                    part[:, r0 + i:r1 + i, j:j + OW] += c6[:, i, j]
+
+    parallel_gemms(work, nb)
+    dW_sum = dW_parts.sum(axis=0) if nb > 1 else dW_parts[0]
+    db_sum = db_parts.sum(axis=0) if nb > 1 else db_parts[0]
+    if dW is None:
+        dW = dW_sum.reshape(W.shape)
+    else:
+        dW[...] = dW_sum.reshape(W.shape)
+    if db is None:
+        db = db_sum
+    else:
+        db[...] = db_sum
+    if not need_dx:
+        return None, dW, db
+    parts = [p[:, ph:ph + H, pw:pw + Wd].transpose(3, 0, 1, 2) for p in dx_parts]
+    dx = empty_nchw((N, C, H, Wd), dt, like=dx_like if dx_like is not None else parts[0])
+    if nb == 1:
+        np.copyto(dx, parts[0])
+    else:
+        np.add(parts[0], parts[1], out=dx)
+        for p in parts[2:]:
+            dx += p
+    return dx, dW, db
+
+
 # ---------------------------------------------------------------------------- pooling
 def _pool_setup(x_shape, kh, kw, stride, pad, who):
     kh, kw = _pair((kh, kw), "pool size", who)
@@ -721,7 +909,7 @@ def maxpool2d_backward(dy: np.ndarray, arg: np.ndarray, x_shape: tuple[int, int,
         exact = H == OH * kh and W == OW * kw
         # dx in the layout of the forward input (arg has it); dy brought to it once if needed
         dx = empty_nchw((N, C, H, W), dy.dtype, like=arg, fill=None if exact else 0)
-        if channel_major(dy) != channel_major(arg):
+        if not same_layout(dy, arg):
             dy2 = empty_nchw(dy.shape, dy.dtype, like=arg)
             np.copyto(dy2, dy)
             dy = dy2
