@@ -406,6 +406,8 @@ def conv2d_backward(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
 #: columns one block may take (bounds the work memory of inference on large batches).
 BLOCKS = 2
 BLOCK_BYTES = 4 << 20
+#: Inference with fewer bytes of im2col columns than this runs in one piece (no thread hand-off).
+MIN_SPLIT_BYTES = 256 << 10
 
 
 def _block_size(n: int, per_sample_bytes: int, training: bool = True) -> int:
@@ -645,6 +647,8 @@ def _bands(OH: int, per_row_bytes: int, training: bool) -> int:
     :data:`BLOCK_BYTES` of columns each."""
     if training:
         return max(1, min(BLOCKS, OH))
+    if OH * per_row_bytes <= MIN_SPLIT_BYTES:  # a few images: splitting costs more than it saves
+        return 1
     rows = max(1, min(-(-OH // max(1, num_threads())), BLOCK_BYTES // max(per_row_bytes, 1)))
     return -(-OH // rows)
 
