@@ -192,9 +192,9 @@ class Conv2D(Layer):
                                          self.strides, self.pad)
             self._cache = (cols, None, x.shape, False, None)
             return act.forward(z, training=training)
-        # Blocked kernels, activation applied in place per block. Stride 1 with several input
-        # channels: the batch-innermost kernel (ops.conv2d_forward_chwn: long contiguous runs in
-        # im2col, col2im and the pooling after it); otherwise ops.conv2d_forward_blocked.
+        # Blocked kernels, activation applied in place per block. Stride 1: the batch-innermost
+        # kernel (ops.conv2d_forward_chwn: long contiguous runs in im2col, col2im and the pooling
+        # after it); other strides: ops.conv2d_forward_blocked.
         # Training keeps the im2col columns and the output for backward, the columns in a
         # buffer reused batch after batch; inference keeps only a reference to x (backward, if
         # ever called, recomputes both), so predict's next batch does not coexist with this one.
@@ -214,7 +214,7 @@ class Conv2D(Layer):
         else None."""
         act = self.activation
         f_inplace = None if act is None else act._f_inplace
-        if self.strides == (1, 1) and x.shape[1] > 1:
+        if self.strides == (1, 1):
             y, cols = ops.conv2d_forward_chwn(x, self.params["W"], self.params.get("b"),
                                               self.pad, f_inplace, keep_cols=keep_cols,
                                               cols_out=cols_out)
