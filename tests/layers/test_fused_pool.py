@@ -8,9 +8,12 @@ from tanul.layers import Conv2D, Dense, Flatten, MaxPool2D
 from tanul.testing import numerical_gradient
 
 
-def _net(act, dtype, seed=0, pool=2, strides=None):
-    return Sequential([Conv2D(3, 3, padding=1, activation=act), MaxPool2D(pool, strides=strides),
-                       Conv2D(4, 3, activation=act), MaxPool2D(2), Flatten(), Dense(5)],
+def _net(act, dtype, seed=0, pool=2, strides=None, conv_strides=1):
+    # conv_strides=1: the batch-innermost kernels; 2: the sample-blocked ones (first conv)
+    return Sequential([Conv2D(3, 3, strides=conv_strides, padding=1, activation=act),
+                       MaxPool2D(pool, strides=strides),
+                       Conv2D(4, 3, padding=2 if conv_strides == 2 else 0, activation=act),
+                       MaxPool2D(2), Flatten(), Dense(5)],
                       seed=seed, dtype=dtype, input_shape=(2, 10, 10))
 
 
@@ -45,8 +48,10 @@ def threads(request):
 @pytest.mark.parametrize("act", ["tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("flat_background", [False, True])
-def test_fused_backward_gives_the_same_gradients_bit_for_bit(act, dtype, flat_background, threads):
-    model = _net(act, dtype)
+@pytest.mark.parametrize("conv_strides", [1, 2])
+def test_fused_backward_gives_the_same_gradients_bit_for_bit(act, dtype, flat_background, threads,
+                                                             conv_strides):
+    model = _net(act, dtype, conv_strides=conv_strides)
     model.compile(optimizer="sgd", loss="cross_entropy")
     model._build_optimizer()
     x, y = _data(dtype, flat_background)

@@ -344,40 +344,6 @@ def test_pooling_keeps_the_channel_major_layout_and_the_values(k, s, p):
     assert ops.same_layout(dxn, xn) or (s, p) != (k, 0)  # non-overlapping: dx in x's layout
 
 
-@pytest.mark.parametrize("kh,kw,H,W,p", [(3, 2, 7, 9, 1), (5, 5, 14, 14, 0), (2, 4, 6, 5, 2),
-                                         (1, 3, 4, 6, 0)])
-@pytest.mark.parametrize("threads", [1, 2])
-def test_blocked_backward_wide_rows_col2im_matches_naive_and_plain_col2im(monkeypatch, kh, kw, H,
-                                                                           W, p, threads):
-    # stride 1 takes the "wide rows" col2im (one contiguous add per kernel offset); the zeros at
-    # the end of each wide row must land on the next row's start without changing anything and
-    # never outside the block's own samples (the other thread's samples follow in memory)
-    from tanul.ops import parallel
-    monkeypatch.setattr(ops, "BLOCKS", 3)
-    old = parallel.num_threads()
-    rng = np.random.default_rng(11)
-    x = rng.standard_normal((7, 3, H, W))
-    Wt = rng.standard_normal((4, 3, kh, kw))
-    try:
-        parallel.set_num_threads(threads)
-        y, cols = ops.conv2d_forward_blocked(x, Wt, None, 1, p)
-        dy = rng.standard_normal(y.shape)
-        dx, dW, db = ops.conv2d_backward_blocked(dy, cols, Wt, x.shape, 1, p)
-        rdx, rdW, rdb = naive_conv_backward(x, Wt, dy, 1, p)
-        np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(dW, rdW, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(db, rdb, rtol=1e-12, atol=1e-12)
-        # float32: the unblocked kernel (plain col2im) gives the same to float32 rounding
-        x32, W32, dy32 = x.astype(np.float32), Wt.astype(np.float32), dy.astype(np.float32)
-        _, cols32 = ops.conv2d_forward_blocked(x32, W32, None, 1, p)
-        dx32, _, _ = ops.conv2d_backward_blocked(dy32, cols32, W32, x.shape, 1, p)
-        pdx, _, _ = ops.conv2d_backward(dy32, ops.im2col(x32, kh, kw, 1, p), W32, x.shape, 1, p)
-        assert dx32.dtype == np.float32
-        np.testing.assert_allclose(dx32, pdx, rtol=1e-5, atol=1e-5)
-    finally:
-        parallel.set_num_threads(old)
-
-
 # ------------------------------------------------------------------ batch-innermost (CHWN) kernels
 @pytest.mark.parametrize("N,C,H,W,F,kh,kw,p", [(5, 3, 7, 7, 4, 3, 3, 0), (3, 2, 9, 8, 3, 3, 2, 1),
                                                (4, 6, 14, 14, 5, 5, 5, 0), (1, 2, 5, 6, 2, 5, 1, 2),

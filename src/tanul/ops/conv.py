@@ -566,48 +566,24 @@ def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
         dxt = np.zeros((C, N, Hp, Wp), dtype=dt)
         dxp = dxt.transpose(1, 0, 2, 3)
 
-    # Stride 1: col2im on "wide rows". dZ is copied into rows of Wp (the padded input's width)
-    # whose last kW − 1 entries are 0, so dcols = W_m.T @ dZ_wide has exact zeros there, and the
-    # column block of kernel offset (i, j) lands on the flat padded image at offset i·Wp + j as
-    # ONE contiguous run of OH·Wp − (kW − 1) values (the zeros fall on the next row's start)
-    # instead of OH runs of OW: 2x faster adds for a 1.4x larger dcols GEMM (LeNet's conv 2:
-    # 2.0 -> 1.6 ms per batch of 128 on one core). The same sums in the same order; only the
-    # GEMM's rounding may differ in the last bit.
-    wide = need_dx and sh == 1 and sw == 1 and kw > 1
-    PW = OH * Wp if wide else P
-
     def work(ba: int, bb: int) -> None:  # blocks ba..bb
-        buf = np.empty(K * s * PW, dtype=dt) if need_dx else None
-        dzw = np.zeros((C_out, s, OH, Wp), dtype=dt) if wide else None
+        buf = np.empty(K * s * P, dtype=dt) if need_dx else None
         for k in range(ba, bb):
             s0, s1 = k * s, min((k + 1) * s, N)
             m = s1 - s0
-            out = dz[:, s0:s1].transpose(1, 0, 2, 3)
-            if given:
-                pass
-            elif activation_grad is None:
-                np.copyto(out, dy[s0:s1])
-            else:
-                activation_grad(y[s0:s1], dy[s0:s1], out)
+            if not given:
+                out = dz[:, s0:s1].transpose(1, 0, 2, 3)
+                if activation_grad is None:
+                    np.copyto(out, dy[s0:s1])
+                else:
+                    activation_grad(y[s0:s1], dy[s0:s1], out)
             dzb = dz2[:, s0 * P:s1 * P]
             np.matmul(dzb, cols[:, s0 * P:s1 * P].T, out=dW_parts[k])
             dzb.sum(axis=1, out=db_parts[k])
             if not need_dx:
                 continue
-            dc = buf[:K * m * PW].reshape(K, m * PW)
+            dc = buf[:K * m * P].reshape(K, m * P)
             blk = dxt[:, s0:s1]
-            if wide:
-                zw = dzw[:, :m]
-                np.copyto(zw[..., :OW], dz[:, s0:s1])
-                np.matmul(W_m.T, zw.reshape(C_out, m * PW), out=dc)
-                c5 = dc.reshape(C, kh, kw, m, PW)
-                flat = blk.reshape(C, m, Hp * Wp)  # a view: dxt is C-contiguous
-                run = PW - (kw - 1)
-                for i in range(kh):
-                    for j in range(kw):
-                        o = i * Wp + j
-                        flat[:, :, o:o + run] += c5[:, i, j, :, :run]
-                continue
             np.matmul(W_m.T, dzb, out=dc)
             c6 = dc.reshape(C, kh, kw, m, OH, OW)
             for i in range(kh):
