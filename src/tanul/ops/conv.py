@@ -826,7 +826,8 @@ def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride: int | Pair | None
                                                  "maxpool2d_forward")
     xp = pad_nchw(x, (ph, pw), value=-np.inf)
     N, C = x.shape[:2]
-    # outputs in x's layout (channel-major after a conv layer): every pass runs along memory
+    # outputs in x's layout (channel-major or batch-innermost after a conv layer): every pass
+    # runs along memory
     y = empty_nchw((N, C, OH, OW), x.dtype, like=x)
     arg = (empty_nchw((N, C, OH, OW), np.uint8 if kh * kw <= 256 else np.int32, like=x, fill=0)
            if need_arg else None)
