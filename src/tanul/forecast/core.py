@@ -14,8 +14,12 @@ OWN_VARIABLES = ("temp_mean", "temp_min", "temp_max", "humidity", "pressure", "g
                  "sunshine", "precipitation", "cloud_cover")
 
 #: the candidates for the issued forecast (see :func:`choose_method`)
-METHODS = ("climatology", "shrunk", "ridge", "ridge_anomaly", "network")
+METHODS = ("climatology", "shrunk", "ridge", "ridge_anomaly", "network", "stacked")
 ALTERNATIVES = ("ridge", "ridge_anomaly", "network")
+#: the members of the stacked forecast (:func:`fit_stack`), climatology last (ties lean on it)
+STACK_MEMBERS = ("network", "ridge", "ridge_anomaly", "climatology")
+#: how a horizon's issued forecast is chosen (``ForecastConfig.issue_short`` / ``issue_long``)
+ISSUE_RULES = ("guard", "shrunk", "stack")
 #: the two central intervals every forecast carries: name -> (lower quantile, upper quantile)
 INTERVALS = {"80": (0.10, 0.90), "95": (0.025, 0.975)}
 
@@ -40,6 +44,9 @@ class ForecastConfig:
     other_places: bool = True           #: add day t of the other places' variables
     #: which variables of the other places (``None``: all of them)
     other_variables: tuple[str, ...] | None = None
+    other_lags: int = 1                 #: days of the other places' variables per sample (t−k+1 .. t)
+    #: the place's mean temperature averaged over the last k days, for each k (e.g. (7, 30))
+    means: tuple[int, ...] = ()
     train_end: str | None = None        #: last training target date (None: see :func:`default_periods`)
     val_end: str | None = None          #: last validation target date
     test_end: str | None = None         #: last test target date (None: the end of the data)
@@ -62,6 +69,21 @@ class ForecastConfig:
     #: horizons up to this many days: the ensemble also averages the ridge on temperatures, and
     #: ridge, ridge_anomaly or the network may be issued alone (see :func:`choose_method`)
     short_horizon: int = 1
+    #: the issuing rule up to ``short_horizon`` days and beyond (:data:`ISSUE_RULES`): "guard"
+    #: (:func:`choose_method` at ``confidence``), "shrunk" (always the shrunk ensemble, λ fitted on
+    #: validation) or "stack" (the weights of :func:`fit_stack` fitted on validation)
+    issue_short: str = "stack"
+    issue_long: str = "stack"
+    confidence: float = 0.9             #: the guard's confidence (see :func:`choose_method`)
+    #: "stack": the share κ of the stacked forecast's departure from climatology that is issued,
+    #: ``clim + κ (stack − clim)``, up to ``short_horizon`` days, up to ``medium_horizon`` days, and
+    #: beyond (chosen on the folds 2007 and 2008, see docs/forecasting.md)
+    stack_keep: tuple[float, float, float] = (1.0, 0.15, 0.10)
+    medium_horizon: int = 7
+    #: the year the networks are stopped early on: "validation" (the validation year, which then
+    #: also chooses λ, the stack and the issued method) or "last_training_year" (the networks are
+    #: fitted on the training years before it, so that the validation year is new to them)
+    stop_on: str = "last_training_year"
     block: int = 30                     #: days per bootstrap block
     extra: dict = field(default_factory=dict)
 
@@ -72,13 +94,19 @@ class ForecastConfig:
         if self.other_variables is not None:
             self.other_variables = tuple(self.other_variables)
         self.ridge_alphas = tuple(float(a) for a in self.ridge_alphas)
+        self.means = tuple(int(k) for k in self.means)
+        if any(k < 2 for k in self.means):
+            raise ForecastError(f"ForecastConfig: expected means of >= 2 days, got {self.means}")
+        if self.stop_on not in ("validation", "last_training_year"):
+            raise ForecastError("ForecastConfig: expected stop_on 'validation' or 'last_training_year', got "
+                                f"{self.stop_on!r}")
         if not self.horizons or min(self.horizons) < 1:
             raise ForecastError(f"ForecastConfig: expected horizons >= 1 day, got {self.horizons}")
         if len(set(self.horizons)) != len(self.horizons):
             raise ForecastError(f"ForecastConfig: expected distinct horizons, got {self.horizons}")
-        for name, low in (("lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1), ("patience", 0),
-                          ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
-                          ("short_horizon", 0)):
+        for name, low in (("lags", 1), ("other_lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1),
+                          ("patience", 0), ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
+                          ("short_horizon", 0), ("medium_horizon", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 what = "network" if name == "ensemble" else ""
@@ -89,6 +117,16 @@ class ForecastConfig:
                                 f"{self.short_dropout}")
         if not (self.l2 >= 0 and self.short_l2 >= 0 and self.lr > 0):
             raise ForecastError(f"ForecastConfig: expected l2 >= 0 and lr > 0, got {self.l2} and {self.lr}")
+        for name in ("issue_short", "issue_long"):
+            if getattr(self, name) not in ISSUE_RULES:
+                raise ForecastError(f"ForecastConfig: expected {name} in {ISSUE_RULES}, got "
+                                    f"{getattr(self, name)!r}")
+        self.stack_keep = tuple(float(k) for k in self.stack_keep)
+        if len(self.stack_keep) != 3 or not all(0 <= k <= 1 for k in self.stack_keep):
+            raise ForecastError("ForecastConfig: expected stack_keep = three shares in [0, 1] (up to "
+                                f"short_horizon, up to medium_horizon, beyond), got {self.stack_keep!r}")
+        if not 0 < self.confidence < 1:
+            raise ForecastError(f"ForecastConfig: expected 0 < confidence < 1, got {self.confidence!r}")
         for name in ("train_end", "val_end", "test_end"):
             v = getattr(self, name)
             if v is not None:
@@ -137,6 +175,18 @@ def full_columns(data: Any) -> dict[str, np.ndarray]:
     return dict(data.columns)
 
 
+def stack_keep(cfg: ForecastConfig, horizon: int) -> float:
+    """κ of ``cfg.stack_keep`` for a horizon: up to ``short_horizon``, up to ``medium_horizon``,
+    beyond."""
+    h = int(horizon)
+    return cfg.stack_keep[0 if h <= cfg.short_horizon else 1 if h <= cfg.medium_horizon else 2]
+
+
+def window_days(cfg: ForecastConfig) -> int:
+    """Days up to and including *t* that a sample reads."""
+    return max(cfg.lags, cfg.other_lags, *cfg.means, 1)
+
+
 def input_columns(data: Any, cfg: ForecastConfig) -> tuple[str, list[str], list[str]]:
     """``(target column, own columns with lags, other places' columns at day t)``."""
     cols = full_columns(data)
@@ -154,19 +204,22 @@ def input_columns(data: Any, cfg: ForecastConfig) -> tuple[str, list[str], list[
 
 
 def feature_matrix(cols: dict[str, np.ndarray], dates: np.ndarray, own: list[str], others: list[str],
-                   lags: int, horizon: int, t: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Features of the days ``t`` (row indices): the last ``lags`` days of ``own``, day *t* of
-    ``others``, sin/cos of the day of year of *t* and of the target day *t + h*. Reads no row after
-    ``t``."""
-    L, h = int(lags), int(horizon)
+                   lags: int, horizon: int, t: np.ndarray, other_lags: int = 1,
+                   means: tuple[int, ...] = ()) -> tuple[np.ndarray, list[str]]:
+    """Features of the days ``t`` (row indices): the last ``lags`` days of ``own``, the last
+    ``other_lags`` days of ``others``, the mean of ``own[0]`` (the target variable) over the last k
+    days for each k of ``means``, sin/cos of the day of year of *t* and of the target day *t + h*.
+    Reads no row after ``t``."""
+    h = int(horizon)
     t = np.asarray(t, dtype=int)
     blocks, names = [], []
-    for k in own:  # the last L days: columns "X(t-L+1) .. X(t)"
-        blocks.append(np.stack([cols[k][t - (L - 1 - j)] for j in range(L)], axis=1))
-        names += [f"{k}(t-{L - 1 - j})" if L - 1 - j else f"{k}(t)" for j in range(L)]
-    for k in others:
-        blocks.append(cols[k][t][:, None])
-        names.append(f"{k}(t)")
+    for group, L in ((own, int(lags)), (others, int(other_lags))):
+        for k in group:  # the last L days: columns "X(t-L+1) .. X(t)"
+            blocks.append(np.stack([cols[k][t - (L - 1 - j)] for j in range(L)], axis=1))
+            names += [f"{k}(t-{L - 1 - j})" if L - 1 - j else f"{k}(t)" for j in range(L)]
+    for k in means:
+        blocks.append(np.mean([cols[own[0]][t - j] for j in range(int(k))], axis=0)[:, None])
+        names.append(f"{own[0]}_mean{int(k)}(t)")
     d = np.asarray(dates, dtype="datetime64[D]")[t]
     blocks += [_cyclic(d), _cyclic(d + h)]
     names += ["sin_doy(t)", "cos_doy(t)", f"sin_doy(t+{h})", f"cos_doy(t+{h})"]
@@ -186,12 +239,12 @@ def build_samples(data: Any, cfg: ForecastConfig, horizon: int) -> dict[str, Any
     cols = full_columns(data)
     target, own, others = input_columns(data, cfg)
     temp = cols[target]
-    n, L, h = len(temp), cfg.lags, int(horizon)
+    n, L, h = len(temp), window_days(cfg), int(horizon)
     t = np.arange(L - 1, n - h)
     if len(t) < 1:
         raise ForecastError(f"forecast: {n} days in {data.source or 'the data'} are too few for lags={L} "
                             f"and horizon={h} (need at least {L + h})")
-    x, names = feature_matrix(cols, data.dates, own, others, L, h, t)
+    x, names = feature_matrix(cols, data.dates, own, others, cfg.lags, h, t, cfg.other_lags, cfg.means)
     y = temp[t + h].astype(np.float64)
     ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
     t = t[ok]
@@ -268,7 +321,8 @@ def fit_shrinkage(y: np.ndarray, base: np.ndarray, pred: np.ndarray, grid: int =
 
 
 def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, n_boot: int = 1000,
-                  seed: int = 0, alternatives: tuple[str, ...] = ALTERNATIVES) -> tuple[str, dict[str, float]]:
+                  seed: int = 0, alternatives: tuple[str, ...] = ALTERNATIVES,
+                  confidence: float = 0.9) -> tuple[str, dict[str, float]]:
     """The issued method, from validation-year data only.
 
     The default is ``"shrunk"`` if it beats ``"climatology"`` with 90 % confidence, else
@@ -279,8 +333,13 @@ def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, 
     validation year is a small sample; without this guard a method that was lucky in that year
     (at 7 or 30 days, where there is little skill to find) is issued.
 
-    Returns ``(method, {name: 5th percentile of its MAE gain over what it had to beat})``.
+    ``confidence`` other than 0.9 uses the ``1 − confidence`` quantile instead of the 5th
+    percentile (0.5: the median gain, about "better on the validation year").
+
+    Returns ``(method, {name: that quantile of its MAE gain over what it had to beat})``.
     """
+    if not 0 < confidence < 1:
+        raise ForecastError(f"choose_method: expected 0 < confidence < 1, got {confidence!r}")
     y = np.asarray(y, dtype=np.float64)
     n = len(y)
     err = {k: np.abs(np.asarray(v, dtype=np.float64) - y) for k, v in preds.items()}
@@ -290,7 +349,7 @@ def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, 
     idx = (starts[:, :, None] + np.arange(b)[None, None, :]).reshape(n_boot, -1)[:, :n]
 
     def gain(ref: str, alt: str) -> float:
-        return float(np.quantile((err[ref] - err[alt])[idx].mean(axis=1), 0.05))
+        return float(np.quantile((err[ref] - err[alt])[idx].mean(axis=1), 1 - confidence))
 
     gains = {"shrunk": gain("climatology", "shrunk")}
     best = "shrunk" if gains["shrunk"] > 0 else "climatology"
@@ -302,6 +361,52 @@ def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, 
         if gains[alt] > 0 and err[alt].mean() < best_mae:
             best, best_mae = alt, float(err[alt].mean())
     return best, gains
+
+
+def simplex_grid(k: int, step: float) -> np.ndarray:
+    """Every weight vector of ``k`` non-negative multiples of ``step`` that sum to 1 (rows)."""
+    n = int(round(1 / step))
+    if k < 1 or n < 1 or abs(n * step - 1) > 1e-9:
+        raise ForecastError(f"simplex_grid: expected k >= 1 and 1/step an integer, got {k}, {step}")
+    rows: list[list[int]] = []
+
+    def rec(prefix: list[int], left: int, slots: int) -> None:
+        if slots == 1:
+            rows.append(prefix + [left])
+            return
+        for i in range(left + 1):
+            rec(prefix + [i], left - i, slots - 1)
+
+    rec([], n, k)
+    return np.asarray(rows, dtype=np.float64) / n
+
+
+def fit_stack(y: np.ndarray, members: dict[str, np.ndarray], step: float = 0.05) -> dict[str, float]:
+    """Weights ``w`` (non-negative, summing to 1, multiples of ``step``) of the combination
+    ``Σ_m w_m ŷ_m`` with the lowest MAE on ``y`` (the validation year), found by trying every
+    such ``w``. Ties go to the weight vector listed first, which puts the most weight on the
+    *last* member: list climatology last to lean on it. With climatology among the members,
+    ``w_clim`` shrinks the rest towards it, as λ does."""
+    names = list(members)
+    if not names:
+        raise ForecastError("fit_stack: expected at least one member")
+    y = np.asarray(y, dtype=np.float64)
+    p = np.stack([np.asarray(members[m], dtype=np.float64) for m in names])   # (k, n)
+    if p.shape[1] != len(y) or len(y) == 0:
+        raise ForecastError(f"fit_stack: expected {len(y)} (> 0) predictions per member, got {p.shape[1]}")
+    grid = simplex_grid(len(names), step)
+    best, best_mae = None, np.inf
+    for chunk in np.array_split(grid, max(1, len(grid) // 256)):
+        mae = np.abs(chunk @ p - y[None]).mean(axis=1)
+        i = int(np.argmin(np.round(mae, 12)))
+        if round(float(mae[i]), 12) < round(best_mae, 12):
+            best, best_mae = chunk[i], float(mae[i])
+    return {m: float(w) for m, w in zip(names, best)}
+
+
+def apply_stack(weights: dict[str, float], preds: dict[str, np.ndarray]) -> np.ndarray:
+    """``Σ_m w_m ŷ_m`` for the weights of :func:`fit_stack`."""
+    return np.sum([w * np.asarray(preds[m], dtype=np.float64) for m, w in weights.items()], axis=0)
 
 
 def interval_offsets(residuals: np.ndarray) -> dict[str, tuple[float, float]]:
