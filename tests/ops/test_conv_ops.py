@@ -399,11 +399,13 @@ def test_chwn_kernels_match_naive(monkeypatch, N, C, H, W, F, kh, kw, p, layout,
 
 
 def test_chwn_results_do_not_depend_on_the_thread_count():
+    # big enough that the input copy and the sum of the bands are split over rows too
     from tanul.ops import parallel
     rng = np.random.default_rng(13)
-    x = rng.standard_normal((9, 3, 10, 10)).astype(np.float32)
+    x = rng.standard_normal((40, 3, 12, 12)).astype(np.float32)
     Wt = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
     b = rng.standard_normal(4).astype(np.float32)
+    dy = rng.standard_normal((40, 4, 12, 12)).astype(np.float32)
     old = parallel.num_threads()
     runs = []
     try:
@@ -411,12 +413,18 @@ def test_chwn_results_do_not_depend_on_the_thread_count():
             parallel.set_num_threads(t)
             y, cols = ops.conv2d_forward_chwn(x, Wt, b, 1)
             assert y.dtype == np.float32 and cols.dtype == np.float32
-            runs.append((y.copy(), *ops.conv2d_backward_chwn(np.ones_like(y), cols, Wt, x.shape, 1)))
+            runs.append((y.copy(), *ops.conv2d_backward_chwn(dy, cols, Wt, x.shape, 1, dx_like=x)))
     finally:
         parallel.set_num_threads(old)
     for other in runs[1:]:
         for a, c in zip(runs[0], other):
             np.testing.assert_array_equal(a, c)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(runs[1][0], naive_conv(x64, Wt.astype(np.float64), b, 1, 1),
+                               rtol=1e-5, atol=1e-4)
+    rdx, rdW, rdb = naive_conv_backward(x64, Wt.astype(np.float64), dy.astype(np.float64), 1, 1)
+    np.testing.assert_allclose(runs[1][1], rdx, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(runs[1][2], rdW, rtol=1e-5, atol=1e-3)
 
 
 def test_chwn_errors_are_clear():

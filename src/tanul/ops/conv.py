@@ -648,10 +648,20 @@ def conv2d_forward_chwn(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = Non
      ) = _geometry(x.shape, W.shape, 1, pad, "conv2d_forward_chwn")
     K, Q = C * kh * kw, OW * N
     xc = chwn(x) if (ph == 0 and pw == 0) else None
-    if xc is None:
-        xc = np.zeros((C, Hp, Wp, N), dtype=x.dtype) if (ph or pw) else np.empty(
-            (C, Hp, Wp, N), dtype=x.dtype)
-        np.copyto(xc[:, ph:ph + H, pw:pw + Wd], x.transpose(1, 2, 3, 0))
+    if xc is None:  # one copy into the padded batch-innermost layout, rows split over threads
+        xc = np.empty((C, Hp, Wp, N), dtype=x.dtype)
+        if ph:
+            xc[:, :ph] = 0
+            xc[:, ph + H:] = 0
+        if pw:
+            xc[:, ph:ph + H, :pw] = 0
+            xc[:, ph:ph + H, pw + Wd:] = 0
+        xt = x.transpose(1, 2, 3, 0)
+
+        def bring(a: int, b: int) -> None:  # input rows a..b
+            np.copyto(xc[:, ph + a:ph + b, pw:pw + Wd], xt[:, a:b])
+
+        parallel_for(bring, H, min_chunk=max(1, -(-4096 // max(1, C * Wd * N))))
     sC, sH, sW, sN = xc.strides
     win = as_strided(xc, shape=(C, kh, kw, OH, OW, N), strides=(sC, sH, sW, sH, sW, sN),
                      writeable=False)
@@ -726,7 +736,7 @@ def conv2d_backward_chwn(dy: np.ndarray | None, cols: np.ndarray, W: np.ndarray,
     rows = -(-OH // nb)
     dW_parts = np.empty((nb, C_out, K), dtype=dt)
     db_parts = np.empty((nb, C_out), dtype=dt)
-    dx_parts = np.zeros((nb, C, Hp, Wp, N), dtype=dt) if need_dx else None
+    dx_parts = np.empty((nb, C, Hp, Wp, N), dtype=dt) if need_dx else None
 
     def work(ba: int, bb: int) -> None:  # bands ba..bb
         buf = np.empty(K * rows * Q, dtype=dt) if need_dx else None
@@ -748,6 +758,7 @@ def conv2d_backward_chwn(dy: np.ndarray | None, cols: np.ndarray, W: np.ndarray,
             np.matmul(W_m.T, zb, out=dc)
             c6 = dc.reshape(C, kh, kw, r1 - r0, OW, N)
             part = dx_parts[k]
+            part.fill(0)  # on this band's thread
             for i in range(kh):
                 for j in range(kw):
                     part[:, r0 + i:r1 + i, j:j + OW] += c6[:, i, j]
@@ -767,12 +778,17 @@ def conv2d_backward_chwn(dy: np.ndarray | None, cols: np.ndarray, W: np.ndarray,
         return None, dW, db
     parts = [p[:, ph:ph + H, pw:pw + Wd].transpose(3, 0, 1, 2) for p in dx_parts]
     dx = empty_nchw((N, C, H, Wd), dt, like=dx_like if dx_like is not None else parts[0])
-    if nb == 1:
-        np.copyto(dx, parts[0])
-    else:
-        np.add(parts[0], parts[1], out=dx)
+
+    def add_bands(a: int, b: int) -> None:  # input rows a..b, the bands in a fixed order
+        out = dx[:, :, a:b]
+        if nb == 1:
+            np.copyto(out, parts[0][:, :, a:b])
+            return
+        np.add(parts[0][:, :, a:b], parts[1][:, :, a:b], out=out)
         for p in parts[2:]:
-            dx += p
+            out += p[:, :, a:b]
+
+    parallel_for(add_bands, H, min_chunk=max(1, -(-4096 // max(1, C * Wd * N))))
     return dx, dW, db
 
 
