@@ -61,7 +61,7 @@ def test_conformal_intervals_keep_their_level_with_few_residuals_where_quantiles
     # 20 residuals per fit, then one new day: split-conformal promises P(inside) >= 0.8
     # (exactly 17/21 = 0.810 here), the interpolated quantiles cover only about 15.2/21 = 0.724
     rng = np.random.default_rng(0)
-    reps = 20000
+    reps = 8000
     cal = rng.normal(size=(reps, 20))
     new = rng.normal(size=reps)
     hit = {"conformal": 0, "empirical": 0}
