@@ -191,3 +191,31 @@ def test_atomic_path_keeps_the_old_file_when_the_writer_fails(tmp_path):
             raise RuntimeError("writer broke")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]
+
+
+def test_checkpoint_carries_callback_states_and_extra_arrays(tmp_path):
+    from tanul.callbacks import EarlyStopping, ReduceLROnPlateau
+
+    model = tanul.Sequential([tanul.Dense(2)], seed=0, input_shape=(3,))
+    model.compile(optimizer="sgd", loss="mse")
+    es = EarlyStopping(restore_best_weights=True)
+    es.set_state({"wait": 1, "best": 0.5, "best_epoch": 2, "stopped_epoch": -1,
+                  "best_weights": [np.arange(6.0).reshape(3, 2), np.ones(2)]})
+    rl = ReduceLROnPlateau()
+    rl.set_state({"best": 0.25, "wait": 3, "cooldown_counter": 1})
+    save_checkpoint(tmp_path / "c.tanul", model, epoch=4, callbacks=[es, rl],
+                    extra={"grid": np.array([1, 2, 3]), "nested": [{"w": np.zeros(2)}], "seed": 7})
+    loaded, info = load_checkpoint(tmp_path / "c.tanul")
+    assert info["epoch"] == 4
+    assert [c["class_name"] for c in info["callbacks"]] == ["EarlyStopping", "ReduceLROnPlateau"]
+    state = info["callbacks"][0]["state"]
+    assert (state["wait"], state["best"], state["best_epoch"]) == (1, 0.5, 2)
+    np.testing.assert_array_equal(state["best_weights"][0], np.arange(6.0).reshape(3, 2))
+    np.testing.assert_array_equal(state["best_weights"][1], np.ones(2))
+    assert info["callbacks"][1]["state"] == {"best": 0.25, "wait": 3, "cooldown_counter": 1}
+    np.testing.assert_array_equal(info["extra"]["grid"], [1, 2, 3])
+    np.testing.assert_array_equal(info["extra"]["nested"][0]["w"], np.zeros(2))
+    assert info["extra"]["seed"] == 7
+    restored = EarlyStopping()
+    restored.set_state(state)
+    assert restored.best == 0.5 and len(restored.best_weights) == 2
