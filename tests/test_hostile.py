@@ -571,3 +571,34 @@ def test_a_weights_file_is_not_a_checkpoint(good, tmp_path):
     tio.save_weights(model, path)
     with pytest.raises(ModelFileError, match=r"not a checkpoint \(kind 'weights'\); use load_model"):
         tio.load_checkpoint(path)
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("epoch", -2, r"epoch must be an int in \[-1, 2\*\*31\), found -2$"),
+    ("epoch", 2**31, r"epoch must be an int in \[-1, 2\*\*31\), found 2147483648$"),
+    ("epoch", True, r"epoch must be an int in \[-1, 2\*\*31\), found True$"),
+    ("history", {"history": [1], "epoch": []}, r"history must be an object with 'history' and 'epoch', found "),
+    ("history", {"history": {}, "epoch": 5}, r"history must be an object with 'history' and 'epoch', found "),
+    ("history", {"history": {"loss": [True]}, "epoch": []}, r"history.history\['loss'\] must be a list of numbers$"),
+    ("history", {"history": {"loss": 1.0}, "epoch": []}, r"history.history\['loss'\] must be a list of numbers$"),
+    ("history", {"history": {}, "epoch": [1.5]}, r"history.epoch must be a list of ints$"),
+    ("history", {"history": {}, "epoch": [], "best_epoch": "2"}, r"history.best_epoch must be null or an int, found '2'$"),
+    ("callbacks", [{"class_name": 1, "state": {}}], r"callbacks must be a list of \{'class_name': str, 'state': \.\.\.\} objects$"),
+    ("callbacks", [{"class_name": "EarlyStopping"}], r"callbacks must be a list of \{'class_name': str"),
+    ("extra", [1], r"extra must be an object, found list$"),
+])
+def test_checkpoint_fields_are_checked_at_their_limits(good, tmp_path, field, value, match):
+    refused(edit(good[1], tmp_path / "f.tanul", lambda c: c.update({field: value})), fn=load_checkpoint,
+            match=match)
+
+
+@pytest.mark.parametrize("field,value", [("epoch", -1), ("epoch", 2**31 - 1), ("history", {}),
+                                         ("history", {"history": {"loss": [1, 0.5]}, "epoch": [0, 1],
+                                                      "best_epoch": 1})])
+def test_checkpoint_fields_at_their_limits_load(good, tmp_path, field, value):
+    model, info = load_checkpoint(edit(good[1], tmp_path / "ok.tanul", lambda c: c.update({field: value})))
+    if field == "epoch":
+        assert info["epoch"] == value
+    else:
+        assert model.history.history == value.get("history", {})
+        assert model.history.best_epoch == value.get("best_epoch")
