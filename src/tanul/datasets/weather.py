@@ -210,8 +210,11 @@ def load_temperature_csv(path: str | os.PathLike, date_column: str = "date",
         interpolation and listed in ``notes``; longer gaps stay NaN, so that the forecast's
         windows that cross them are dropped (never filled silently).
 
-    Returns a :class:`WeatherData` with the columns ``temp_mean`` and each input, one row per
-    calendar day from the first to the last date.
+    Returns
+    -------
+    WeatherData
+        The columns ``temp_mean`` and each input, one row per calendar day from the first to the
+        last date.
 
     Raises
     ------
