@@ -581,3 +581,98 @@ def test_lbfgs_passes_its_settings_to_scipy():
         assert lb.result.nit == ref.nit and lb.result.nfev == ref.nfev
         np.testing.assert_allclose(prob.params, ref.x, rtol=1e-12, atol=1e-14)
 
+
+
+def test_lbfgs_gtol_is_a_thousand_times_tol():
+    # L = ½θ², θ0 = 1.0005: |g| = 1.0005 is above gtol = 1000·1e-3 = 1, so at least one iteration
+    pytest.importorskip("scipy")
+    prob = Quadratic([1.0], [0.0], [1.0005])
+    prob.params, prob.grads = np.array([1.0005]), np.zeros(1)
+    lb = LBFGS(tol=1e-3)
+    lb.minimize(prob, None, None, max_iter=10)
+    assert lb.result.nit >= 1 and abs(prob.params[0]) < 1e-3
+    prob = Quadratic([1.0], [0.0], [0.9995])     # |g| = 0.9995 <= 1: converged at the start
+    prob.params, prob.grads = np.array([0.9995]), np.zeros(1)
+    lb = LBFGS(tol=1e-3)
+    lb.minimize(prob, None, None, max_iter=10)
+    assert lb.result.nit == 0 and prob.params[0] == 0.9995
+
+
+def test_lbfgs_raises_when_the_parameters_run_off_to_infinity():
+    # L = −10³⁰⁰·Σθ is unbounded below: the iterates overflow
+    pytest.importorskip("scipy")
+
+    class Unbounded:
+        def __init__(self):
+            self.params, self.grads = np.array([1.0, 0.5]), np.zeros(2)
+
+        def loss_and_grads(self, x, y):
+            self.grads[...] = -1e300
+            return float(np.sum(-1e300 * self.params)), None
+
+    with pytest.raises(tanul.protocol.TrainingDivergedError,
+                       match=full("LBFGS: the parameters became non-finite; scale the inputs")):
+        LBFGS().minimize(Unbounded(), None, None, max_iter=20)
+
+
+def test_lbfgs_without_scipy_says_which_extra(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)     # import fails
+    with pytest.raises(ImportError, match=full("LBFGS needs SciPy: pip install 'tanul[optim]'")):
+        LBFGS().minimize(Quadratic([1.0], [0.0], [1.0]), None, None, max_iter=1)
+
+
+def test_defaults_and_keyword_arguments_reach_the_base_class():
+    assert AdamW().amsgrad is False and AdamW().slots == ("m", "v")
+    assert AdamW(clipnorm=2.0).clipnorm == 2.0 and Adam(clipvalue=1.0).clipvalue == 1.0
+    assert AdaGrad(clipnorm=0.5).clipnorm == 0.5 and AdaDelta(clipvalue=0.25).clipvalue == 0.25
+    assert RMSProp(clipnorm=3.0).clipnorm == 3.0 and SGD(clipvalue=4.0).clipvalue == 4.0
+    s = StepDecay(0.1)
+    assert (s.factor, s.step_size) == (0.5, 1000)
+
+
+def test_centred_rmsprop_keeps_the_running_mean_of_the_gradient():
+    # ḡ = ρ ḡ + (1 − ρ) g: 0.75·2 = 1.5, then 0.25·1.5 + 0.75·(−1) = −0.375
+    p, g = np.zeros(1), np.array([2.0])
+    opt = RMSProp(lr=0.1, rho=0.25, centered=True)
+    opt.build(p, g)
+    opt.step()
+    np.testing.assert_allclose(opt.get_slot("grad_avg", "param"), [1.5])
+    g[0] = -1.0
+    opt.step()
+    np.testing.assert_allclose(opt.get_slot("grad_avg", "param"), [-0.375])
+
+
+def test_state_of_many_parameters_and_names_with_a_slash():
+    names = ["enc/dense_0.W", "enc/dense_0.b", "dec/dense_1.W"]
+    index = {n: (i, (1,)) for i, n in enumerate(names)}
+    opt = Adam(lr=0.1)
+    opt.build(np.zeros(3), np.ones(3), index)
+    opt.step()
+    state = opt.state_dict()
+    assert sorted(state["slots"]) == sorted(f"{s}/{n}" for s in ("m", "v") for n in names)
+    other = Adam(lr=0.1)
+    other.build(np.zeros(3), np.zeros(3), index)
+    other.load_state_dict(state)                 # "m/enc/dense_0.W": slot m, parameter enc/dense_0.W
+    np.testing.assert_allclose(other.get_slot("m", "enc/dense_0.b"), [0.1])
+    # at most five names of each kind in the message: six missing, six unexpected
+    extra = {f"x/p{i}": np.zeros(1) for i in range(6)}
+    with pytest.raises(ValueError, match=full(
+            "Adam: optimiser state does not match the model; missing ['m/dec/dense_1.W', 'm/enc/dense_0.W', "
+            "'m/enc/dense_0.b', 'v/dec/dense_1.W', 'v/enc/dense_0.W'], unexpected ['x/p0', 'x/p1', 'x/p2', "
+            "'x/p3', 'x/p4']")):
+        other.load_state_dict({"slots": extra})
+
+
+def test_more_schedule_messages_and_get_edge_cases():
+    for make, msg in [
+        (lambda: ExponentialDecay(0, 10, 0.5), "ExponentialDecay: expected initial_lr > 0, got 0"),
+        (lambda: CosineDecay(-1.0, 10), "CosineDecay: expected initial_lr > 0, got -1.0"),
+    ]:
+        with pytest.raises(ValueError, match=full(msg)):
+            make()
+    with pytest.raises(ValueError, match=full("unknown schedule ['StepDecay']; known: StepDecay, "
+                                              "ExponentialDecay, CosineDecay")):
+        schedules.get({"class_name": ["StepDecay"]})          # not a str (and not hashable)
+    with pytest.raises(TypeError, match="initial_lr"):        # no config: the class's own error
+        schedules.get({"class_name": "StepDecay"})
