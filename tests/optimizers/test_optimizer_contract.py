@@ -676,3 +676,36 @@ def test_more_schedule_messages_and_get_edge_cases():
         schedules.get({"class_name": ["StepDecay"]})          # not a str (and not hashable)
     with pytest.raises(TypeError, match="initial_lr"):        # no config: the class's own error
         schedules.get({"class_name": "StepDecay"})
+
+
+def test_a_user_optimiser_on_the_base_class():
+    # the extension contract: slots and _update; lr defaults to 0.01; nothing attached before build
+    from tanul.optimizers import Optimizer
+
+    class SignSGD(Optimizer):
+        slots = ("last",)
+
+        def _update(self, p, g, lr):
+            self._state["last"][...] = np.sign(g)
+            p -= lr * np.sign(g)
+
+    opt = SignSGD()
+    assert opt.lr == 0.01 and opt.iterations == 0 and not opt.built
+    assert opt.state_dict() == {"iterations": 0, "slots": {}}
+    with pytest.raises(KeyError, match="SignSGD has no slot 'last'; slots: \\[\\]"):
+        opt.get_slot("last", "param")
+    p, g = np.array([1.0, 1.0, 1.0]), np.array([0.5, -2.0, 0.0])
+    opt.build(p, g)
+    opt.step()
+    np.testing.assert_allclose(p, [0.99, 1.01, 1.0])
+    np.testing.assert_array_equal(opt.get_slot("last", "param"), [1.0, -1.0, 0.0])
+    assert repr(opt) == "SignSGD(lr=0.01)" and opt.iterations == 1
+
+
+def test_range_message_of_a_positive_bounded_value():
+    from tanul.optimizers.base import _check_nonneg
+    assert _check_nonneg("X", "a", 0.5, upper=1.0, positive=True) == 0.5
+    with pytest.raises(ValueError, match=full("X: expected a in (0, 1.0), got a=0")):
+        _check_nonneg("X", "a", 0, upper=1.0, positive=True)
+    with pytest.raises(ValueError, match=full("X: expected a in (0, 2), got a=2")):
+        _check_nonneg("X", "a", 2, upper=2, positive=True)
