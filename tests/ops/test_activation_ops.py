@@ -83,3 +83,14 @@ def test_relu_and_leaky_derivative_at_zero_is_the_left_one():
     np.testing.assert_array_equal(A.relu_backward(A.relu(z), dy), [0.0, 0.0])
     np.testing.assert_array_equal(A.leaky_relu_backward(z, dy, 0.5), [1.0, -1.5])
     np.testing.assert_array_equal(A.leaky_relu(np.array([0.0, -2.0, 2.0]), 0.5), [0.0, -1.0, 2.0])
+
+
+def test_softmax_shifts_each_row_by_its_own_maximum():
+    # rows of very different scales: a shift by the global maximum would underflow the first row
+    z = np.array([[0.0, 1.0], [1000.0, 1001.0]])
+    p = 1 / (1 + math.e)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        np.testing.assert_allclose(A.softmax(z), [[p, 1 - p], [p, 1 - p]], rtol=1e-14)
+        np.testing.assert_allclose(A.log_softmax(z), np.log([[p, 1 - p], [p, 1 - p]]), rtol=1e-14)
+        np.testing.assert_allclose(A.softmax(z.T, axis=0), [[p, p], [1 - p, 1 - p]], rtol=1e-14)
+        np.testing.assert_allclose(A.log_softmax(z.T, axis=0), np.log([[p, p], [1 - p, 1 - p]]), rtol=1e-14)

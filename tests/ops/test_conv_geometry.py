@@ -335,7 +335,9 @@ def test_conv_backward_writes_into_given_gradient_arrays():
     dy = rng.standard_normal(y.shape)
     rdx, rdW, rdb = naive_conv_backward(x, Wt, dy, 1, 2, 1, 0)
     # a contiguous dW (written by the GEMM directly) and a strided one (copied into)
-    for dW in (np.full_like(Wt, 9.0), np.full((3, 2, 3, 4), 9.0)[..., ::2]):
+    strided = np.full((2, 3, 3, 2), 9.0).transpose(1, 0, 2, 3)     # (3, 2, 3, 2), not a view-able 2-D
+    assert not np.shares_memory(strided.reshape(3, -1), strided)
+    for dW in (np.full_like(Wt, 9.0), strided):
         db = np.full(3, 9.0)
         dx, rW, rb = ops.conv2d_backward(dy, cols, Wt, x.shape, (1, 2), (1, 0), dW=dW, db=db)
         assert rW is dW and rb is db
@@ -406,3 +408,104 @@ def test_blocked_backward_with_an_activation_and_one_block():
     assert none is None and rW is gW and rb is gb
     np.testing.assert_allclose(gW, rdW, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gb, rdb, rtol=1e-12, atol=1e-12)
+
+
+BAD_STRIDE = "{who}: expected stride to be a positive int or a pair of them, got stride=0"
+BAD_PAD = "{who}: expected pad to be a non-negative int or a pair of them, got pad=-1"
+
+
+@pytest.mark.parametrize(("who", "call"), [
+    ("im2col", lambda s, p: ops.im2col(np.zeros((1, 1, 4, 4)), 2, 2, s, p)),
+    ("col2im", lambda s, p: ops.col2im(np.zeros((4, 9)), (1, 1, 4, 4), 2, 2, s, p)),
+    ("conv2d_forward", lambda s, p: ops.conv2d_forward(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2)), None,
+                                                       s, p)),
+    ("conv2d_forward_blocked", lambda s, p: ops.conv2d_forward_blocked(
+        np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2)), None, s, p)),
+    ("conv2d_backward_blocked", lambda s, p: ops.conv2d_backward_blocked(
+        np.zeros((1, 1, 3, 3)), np.zeros((4, 9)), np.zeros((1, 1, 2, 2)), (1, 1, 4, 4), s, p)),
+    ("maxpool2d_forward", lambda s, p: ops.maxpool2d_forward(np.zeros((1, 1, 4, 4)), 2, 2, s, p)),
+    ("maxpool2d_backward", lambda s, p: ops.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2)),
+                                                               (1, 1, 4, 4), 2, 2, s, p)),
+    ("avgpool2d_forward", lambda s, p: ops.avgpool2d_forward(np.zeros((1, 1, 4, 4)), 2, 2, s, p)),
+    ("avgpool2d_backward", lambda s, p: ops.avgpool2d_backward(np.zeros((1, 1, 2, 2)), (1, 1, 4, 4), 2, 2,
+                                                               s, p)),
+])
+def test_every_kernel_names_itself_and_the_bad_argument(who, call):
+    with pytest.raises(ValueError, match=full(BAD_STRIDE.format(who=who))):
+        call(0, 0)
+    with pytest.raises(ValueError, match=full(BAD_PAD.format(who=who))):
+        call(1, -1)
+
+
+def test_more_names_in_messages():
+    with pytest.raises(ValueError, match=full("conv_param_count: expected kernel to be a positive int or a "
+                                              "pair of them, got kernel=0")):
+        ops.conv_param_count(1, 1, 0)
+    with pytest.raises(ValueError, match=full("avgpool2d_forward: expected an (N, C, H, W) array, "
+                                              "got shape (4, 4)")):
+        ops.avgpool2d_forward(np.zeros((4, 4)), 2, 2)
+    with pytest.raises(ValueError, match=full("maxpool2d_forward: expected an (N, C, H, W) array, "
+                                              "got shape (4, 4)")):
+        ops.maxpool2d_forward(np.zeros((4, 4)), 2, 2)
+    with pytest.raises(ValueError, match=full("maxpool2d_backward: expected pool size to be a positive int "
+                                              "or a pair of them, got pool size=(0, 2)")):
+        ops.maxpool2d_backward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2)), (1, 1, 4, 4), 0, 2)
+
+
+def test_defaults_are_stride_one_and_no_padding_for_conv_and_the_pool_size_for_pools():
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((2, 2, 5, 6))
+    Wt = rng.standard_normal((3, 2, 2, 3))
+    y, cols = ops.conv2d_forward(x, Wt)
+    np.testing.assert_allclose(y, naive_conv(x, Wt, None, 1, 1, 0, 0), rtol=1e-12, atol=1e-12)
+    assert ops.im2col(x, 2, 3).shape == cols.shape == (12, 2 * 4 * 4)
+    dy = rng.standard_normal(y.shape)
+    dx, dW, db = ops.conv2d_backward(dy, cols, Wt, x.shape)
+    rdx, rdW, rdb = naive_conv_backward(x, Wt, dy, 1, 1, 0, 0)
+    np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dW, rdW, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ops.col2im(cols, x.shape, 2, 3), ops.col2im(cols, x.shape, 2, 3, 1, 0))
+    yb, colsb = ops.conv2d_forward_blocked(x, Wt)
+    np.testing.assert_allclose(yb, y, rtol=1e-12, atol=1e-12)
+    dxb, _, _ = ops.conv2d_backward_blocked(dy, colsb, Wt, x.shape)
+    np.testing.assert_allclose(dxb, rdx, rtol=1e-12, atol=1e-12)
+    for kind in ("max", "avg"):
+        y_ref, arg_ref = naive_pool(x, 2, 3, 2, 3, 0, 0, kind)
+        if kind == "max":
+            yp, arg = ops.maxpool2d_forward(x, 2, 3)
+            dxp = ops.maxpool2d_backward(np.ones_like(yp), arg, x.shape, 2, 3)
+        else:
+            yp = ops.avgpool2d_forward(x, 2, 3)
+            dxp = ops.avgpool2d_backward(np.ones_like(yp), x.shape, 2, 3)
+        np.testing.assert_allclose(yp, y_ref, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dxp, naive_pool_backward(x.shape, np.ones_like(yp), arg_ref, 2, 3, 2, 3, 0, 0,
+                                                            kind), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [(1, 0), (0, 1), (1, 1)])
+def test_maxpool_with_stride_equal_to_the_pool_size_and_padding(p):
+    # stride = pool size but padded: not the padding-free strided-write path
+    rng = np.random.default_rng(20)
+    x = rng.permutation(2 * 2 * 5 * 6).reshape(2, 2, 5, 6).astype(float)
+    y, arg = ops.maxpool2d_forward(x, 2, 2, 2, p)
+    y_ref, arg_ref = naive_pool(x, 2, 2, 2, 2, *p, "max")
+    np.testing.assert_array_equal(y, y_ref)
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(ops.maxpool2d_backward(dy, arg, x.shape, 2, 2, 2, p),
+                               naive_pool_backward(x.shape, dy, arg_ref, 2, 2, 2, 2, *p, "max"),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("H,W", [(4, 7), (5, 6)])
+def test_maxpool_backward_zeroes_only_uncovered_columns_or_rows(H, W):
+    # exactly one of H, W is a multiple of the pool size: the uncovered rest must be 0, even in
+    # memory that held something else before
+    rng = np.random.default_rng(24)
+    x = rng.permutation(3 * 2 * H * W).reshape(3, 2, H, W).astype(float)
+    y, arg = ops.maxpool2d_forward(x, 2, 3)
+    dy = rng.standard_normal(y.shape)
+    ref = naive_pool_backward(x.shape, dy, naive_pool(x, 2, 3, 2, 3, 0, 0, "max")[1], 2, 3, 2, 3, 0, 0, "max")
+    for _ in range(3):
+        junk = np.full(x.shape, np.nan)
+        del junk
+        np.testing.assert_array_equal(ops.maxpool2d_backward(dy, arg, x.shape, 2, 3), ref)

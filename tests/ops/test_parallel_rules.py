@@ -148,3 +148,22 @@ def test_parallel_gemms_blocks_and_plain_calls(threads, monkeypatch):
         assert ctl is not None and ctl is not False
         parallel.parallel_gemms(fn, 2)
         assert parallel._state["controller"] is ctl                # cached
+
+
+@pytest.mark.parametrize(("count", "expected"), [(None, 1), (1, 1), (3, 3), (8, 4)])
+def test_default_thread_count_without_sched_getaffinity(monkeypatch, count, expected):
+    # macOS has no os.sched_getaffinity: os.cpu_count(), which may be None
+    monkeypatch.delenv("TANUL_NUM_THREADS", raising=False)
+    monkeypatch.delattr(parallel.os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: count)
+    assert parallel._default() == expected
+
+
+def test_a_forked_child_forgets_the_parents_pool(threads):
+    parallel.set_num_threads(2)
+    parallel.parallel_for(lambda a, b: None, 4, min_chunk=1)
+    pool = parallel._state["pool"]
+    assert pool is not None
+    parallel._forget_pool_after_fork()           # what os.register_at_fork runs in the child
+    assert parallel._state["pool"] is None
+    pool.shutdown()
