@@ -509,3 +509,32 @@ def test_maxpool_backward_zeroes_only_uncovered_columns_or_rows(H, W):
         junk = np.full(x.shape, np.nan)
         del junk
         np.testing.assert_array_equal(ops.maxpool2d_backward(dy, arg, x.shape, 2, 3), ref)
+
+
+def test_maxpool_index_type_at_257_entries():
+    x = np.zeros((1, 1, 257, 1))
+    x[0, 0, 256, 0] = 1.0                        # the last entry: index 256 does not fit a uint8
+    y, arg = ops.maxpool2d_forward(x, 257, 1)
+    assert arg.dtype == np.int32 and arg[0, 0, 0, 0] == 256
+    dx = ops.maxpool2d_backward(np.ones_like(y), arg, x.shape, 257, 1)
+    assert dx[0, 0, 256, 0] == 1.0 and dx.sum() == 1.0
+
+
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 3, 0)])
+def test_pool_gradients_keep_float32_and_the_inputs_layout(k, s, p):
+    rng = np.random.default_rng(25)
+    x = rng.standard_normal((3, 2, 7, 7)).astype(np.float32)
+    xc = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    for inp in (x, xc):
+        y, arg = ops.maxpool2d_forward(inp, k, k, s, p)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        dx = ops.maxpool2d_backward(dy, arg, x.shape, k, k, s, p)
+        assert dx.dtype == np.float32
+        if (s, p) == (k, 0):   # the strided-write path gives dx the forward input's layout
+            assert ops.channel_major(dx) == ops.channel_major(inp)
+        ref = naive_pool_backward(x.shape, dy.astype(float), naive_pool(x.astype(float), k, k, s, s, p, p,
+                                                                         "max")[1], k, k, s, s, p, p, "max")
+        np.testing.assert_allclose(dx, ref, rtol=1e-6, atol=1e-6)
+        ya = ops.avgpool2d_forward(inp, k, k, s, p)
+        assert ya.dtype == np.float32
+        assert ops.avgpool2d_backward(dy, x.shape, k, k, s, p).dtype == np.float32
