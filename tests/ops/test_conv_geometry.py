@@ -538,3 +538,28 @@ def test_pool_gradients_keep_float32_and_the_inputs_layout(k, s, p):
         ya = ops.avgpool2d_forward(inp, k, k, s, p)
         assert ya.dtype == np.float32
         assert ops.avgpool2d_backward(dy, x.shape, k, k, s, p).dtype == np.float32
+
+
+def test_channel_major_needs_two_samples_two_channels_and_a_larger_channel_stride():
+    assert not ops.channel_major(np.zeros((3, 4, 5))[None])           # N = 1 (stride 0)
+    assert ops.channel_major(np.zeros((3, 2, 4, 5)).transpose(1, 0, 2, 3))   # N = 2
+    assert not ops.channel_major(np.broadcast_to(np.zeros((4, 5)), (2, 3, 4, 5)))   # equal strides
+
+
+def test_block_size_of_tiny_samples(monkeypatch):
+    monkeypatch.setattr(ops, "BLOCKS", 2)
+    monkeypatch.setattr(ops, "BLOCK_BYTES", 1000)
+    assert ops._block_size(2000, 1) == 1000      # 1000 bytes // 1 byte per sample
+
+
+def test_blocked_kernels_keep_float32():
+    rng = np.random.default_rng(26)
+    x = rng.standard_normal((4, 2, 5, 5)).astype(np.float32)
+    Wt = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    y, cols = ops.conv2d_forward_blocked(x, Wt, b, 1, 1)
+    dx, dW, db = ops.conv2d_backward_blocked(np.ones_like(y), cols, Wt, x.shape, 1, 1)
+    assert y.dtype == cols.dtype == dx.dtype == dW.dtype == db.dtype == np.float32
+    rdx, rdW, rdb = naive_conv_backward(x.astype(float), Wt.astype(float), np.ones(y.shape), 1, 1, 1, 1)
+    np.testing.assert_allclose(dW, rdW, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(db, rdb, rtol=1e-5)

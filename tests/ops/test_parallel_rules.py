@@ -167,3 +167,48 @@ def test_a_forked_child_forgets_the_parents_pool(threads):
     parallel._forget_pool_after_fork()           # what os.register_at_fork runs in the child
     assert parallel._state["pool"] is None
     pool.shutdown()
+
+
+def test_parallel_gemms_split_and_fallback_without_threadpoolctl(threads, monkeypatch):
+    import sys
+    calls, lock = [], threading.Lock()
+
+    def fn(a, b):
+        with lock:
+            calls.append((a, b))
+
+    parallel.set_num_threads(2)
+    monkeypatch.setitem(parallel._state, "controller", None)
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)        # not installed
+    parallel.parallel_gemms(fn, 2)
+    assert sorted(calls) == [(0, 1), (1, 2)]                        # two threads, two blocks
+    assert parallel._state["controller"] is False                    # remembered
+    calls.clear()
+    parallel.set_num_threads(3)
+    parallel.parallel_gemms(fn, 4)
+    assert sorted(calls) == [(0, 1), (1, 2), (2, 4)]                # one block per chunk at least
+
+
+def test_parallel_gemms_runs_the_blas_single_threaded(threads, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import numpy as np
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    np.ones((2, 2)) @ np.ones((2, 2))
+    if not blas_threads():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    seen, lock = [], threading.Lock()
+
+    def fn(a, b):
+        with lock:
+            seen.extend(blas_threads())
+
+    parallel.set_num_threads(2)
+    monkeypatch.setitem(parallel._state, "controller", None)
+    with threadpoolctl.threadpool_limits(limits=3, user_api="blas"):
+        assert set(blas_threads()) == {3}
+        parallel.parallel_gemms(fn, 2)
+        assert set(blas_threads()) == {3}                            # restored afterwards
+    assert seen and set(seen) == {1}
