@@ -563,3 +563,15 @@ def test_blocked_kernels_keep_float32():
     rdx, rdW, rdb = naive_conv_backward(x.astype(float), Wt.astype(float), np.ones(y.shape), 1, 1, 1, 1)
     np.testing.assert_allclose(dW, rdW, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(db, rdb, rtol=1e-5)
+
+
+def test_pad_nchw_keeps_the_dtype_and_checks_its_argument():
+    x = np.ones((1, 1, 2, 2), np.float32)
+    assert ops.pad_nchw(x, 1).dtype == np.float32
+    assert ops.pad_nchw(x, (0, 1), value=-np.inf).dtype == np.float32
+    with pytest.raises(ValueError, match=full("pad_nchw: expected pad to be a non-negative int or a pair "
+                                              "of them, got pad=-1")):
+        ops.pad_nchw(x, -1)
+    with pytest.raises(ValueError, match=full("conv2d_forward_blocked: expected an (N, C, H, W) array, "
+                                              "got shape (2, 2)")):
+        ops.conv2d_forward_blocked(np.zeros((2, 2)), np.zeros((1, 1, 1, 1)))

@@ -212,3 +212,27 @@ def test_parallel_gemms_runs_the_blas_single_threaded(threads, monkeypatch):
         parallel.parallel_gemms(fn, 2)
         assert set(blas_threads()) == {3}                            # restored afterwards
     assert seen and set(seen) == {1}
+
+
+def test_blas_single_threaded_limits_the_blas_to_one_thread(threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import numpy as np
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+
+    np.ones((2, 2)) @ np.ones((2, 2))
+    if not blas_threads():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    parallel.set_num_threads(2)
+    with threadpoolctl.threadpool_limits(limits=3, user_api="blas"):
+        with parallel.blas_single_threaded():
+            assert blas_threads() == {1}
+        assert blas_threads() == {3}
+
+
+def test_worker_threads_are_named_after_tanul(threads):
+    parallel.set_num_threads(2)
+    names = []
+    parallel.parallel_for(lambda a, b: names.append(threading.current_thread().name), 2, min_chunk=1)
+    assert len(names) == 2 and any(n.startswith("tanul_") for n in names)
