@@ -1,0 +1,77 @@
+"""Layer contract details the first suite did not pin (issue 18, mutation testing): the dtype a
+layer records when built, defaults, private helper classes kept out of the registry, the
+random stream of Dropout's mask, BatchNorm2D's inference default and its argument check."""
+
+import numpy as np
+import pytest
+
+from tanul.layers import (
+    AvgPool2D,
+    BatchNorm,
+    BatchNorm2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool2D,
+    PReLU,
+)
+from tanul.layers.base import LAYERS
+
+
+@pytest.mark.parametrize(("make", "shape"), [
+    (PReLU, (3,)), (lambda: Dropout(0.5), (3,)), (BatchNorm2D, (2, 3, 3)),
+    (BatchNorm, (3,)), (lambda: MaxPool2D(2), (1, 4, 4)), (lambda: AvgPool2D(2), (1, 4, 4)),
+    (lambda: Dense(2), (3,)), (lambda: Conv2D(2, 1), (1, 3, 3)), (Flatten, (2, 3)),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_built_layers_record_their_dtype_and_input_shape(make, shape, dtype):
+    layer = make()
+    layer.build(shape, np.random.default_rng(0), dtype)
+    assert layer.dtype == np.dtype(dtype)
+    assert layer.built is True
+    for k, p in layer.params.items():
+        assert p.dtype == dtype and layer.grads[k].dtype == dtype and layer.grads[k].shape == p.shape
+
+
+def test_private_helper_classes_are_not_registered():
+    assert "_Pool2D" not in LAYERS and "_Elementwise" not in LAYERS
+    assert LAYERS["MaxPool2D"] is MaxPool2D and LAYERS["PReLU"] is PReLU
+
+
+def test_pool_size_defaults_to_two():
+    assert MaxPool2D().pool_size == (2, 2) and MaxPool2D().strides == (2, 2)
+    assert AvgPool2D().pool_size == (2, 2) and AvgPool2D().output_shape((1, 6, 4)) == (1, 3, 2)
+
+
+def test_batchnorm2d_forward_defaults_to_inference():
+    bn = BatchNorm2D(eps=1e-5)
+    bn.build((2, 2, 2), np.random.default_rng(0), np.float64)
+    x = np.arange(16.0).reshape(2, 2, 2, 2)
+    # fresh running statistics (mean 0, variance 1): y = x / √(1 + ε), and nothing is updated
+    np.testing.assert_allclose(bn.forward(x), x / np.sqrt(1 + 1e-5), rtol=1e-12)
+    np.testing.assert_array_equal(bn.state["running_mean"], [0.0, 0.0])
+    np.testing.assert_array_equal(bn.state["running_var"], [1.0, 1.0])
+
+
+@pytest.mark.parametrize("momentum", ["0.9", None, [0.9]])
+def test_batchnorm_momentum_of_another_type_is_a_clear_error(momentum):
+    msg = (f"BatchNorm2D: expected momentum in [0, 1), got momentum={momentum!r} "
+           "(running = momentum·running + (1 − momentum)·batch)")
+    with pytest.raises(ValueError) as exc:
+        BatchNorm2D(momentum=momentum)
+    assert str(exc.value) == msg
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_mask_is_drawn_in_the_inputs_precision(dtype):
+    # the mask is U < 1 − rate with U drawn from the layer's generator in the input's float type
+    # (float32 uniforms for float32 inputs): a seed gives the same units on every run
+    layer = Dropout(0.3)
+    layer.build((4, 5), np.random.default_rng(11), dtype)
+    x = np.ones((6, 4, 5), dtype)
+    y = layer.forward(x, training=True)
+    u = np.random.default_rng(11).random((6, 4, 5), dtype=dtype)
+    np.testing.assert_array_equal(y != 0, u < 0.7)
+    np.testing.assert_allclose(y[y != 0], 1 / 0.7, rtol=1e-6)
+    assert y.dtype == dtype
