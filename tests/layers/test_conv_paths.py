@@ -77,6 +77,7 @@ def test_training_forward_reuses_its_columns_buffer_and_inference_keeps_none():
     conv.build(x.shape[1:], np.random.default_rng(0), np.float64)
     conv.forward(x, training=True)
     cols = conv._workspace["cols"]
+    assert cols is not None and cols.shape == (18, 2 * 9)
     conv.forward(2 * x, training=True)
     assert conv._workspace["cols"] is cols               # the same buffer, refilled
     z, _ = naive(2 * x, conv.params["W"], conv.params["b"], (1, 1), (0, 0))

@@ -13,16 +13,19 @@ from tanul.layers import (
     Dense,
     Dropout,
     Flatten,
+    GlobalAvgPool2D,
+    LeakyReLU,
     MaxPool2D,
     PReLU,
 )
-from tanul.layers.base import LAYERS
+from tanul.layers.base import LAYERS, Layer, get
 
 
 @pytest.mark.parametrize(("make", "shape"), [
     (PReLU, (3,)), (lambda: Dropout(0.5), (3,)), (BatchNorm2D, (2, 3, 3)),
     (BatchNorm, (3,)), (lambda: MaxPool2D(2), (1, 4, 4)), (lambda: AvgPool2D(2), (1, 4, 4)),
     (lambda: Dense(2), (3,)), (lambda: Conv2D(2, 1), (1, 3, 3)), (Flatten, (2, 3)),
+    (GlobalAvgPool2D, (2, 3, 3)), (lambda: Conv2D(2, 1, activation="tanh"), (1, 3, 3)),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_built_layers_record_their_dtype_and_input_shape(make, shape, dtype):
@@ -30,6 +33,8 @@ def test_built_layers_record_their_dtype_and_input_shape(make, shape, dtype):
     layer.build(shape, np.random.default_rng(0), dtype)
     assert layer.dtype == np.dtype(dtype)
     assert layer.built is True
+    if getattr(layer, "activation", None) is not None:
+        assert layer.activation.dtype == np.dtype(dtype) and layer.activation.input_shape == (2, 3, 3)
     for k, p in layer.params.items():
         assert p.dtype == dtype and layer.grads[k].dtype == dtype and layer.grads[k].shape == p.shape
 
@@ -75,3 +80,48 @@ def test_dropout_mask_is_drawn_in_the_inputs_precision(dtype):
     np.testing.assert_array_equal(y != 0, u < 0.7)
     np.testing.assert_allclose(y[y != 0], 1 / 0.7, rtol=1e-6)
     assert y.dtype == dtype
+
+
+def test_a_layer_with_its_own_build_has_unknown_parameter_shapes():
+    class Plain(Layer):
+        pass
+
+    class OwnBuild(Layer):
+        def build(self, input_shape, rng, dtype=np.float32):
+            self.params["w"] = np.zeros(input_shape, dtype)
+            super().build(input_shape, rng, dtype)
+
+    assert Plain().param_shapes((3,)) == {} and Plain().state_shapes((3,)) == {}
+    assert OwnBuild().param_shapes((3,)) is None and OwnBuild().state_shapes((3,)) is None
+
+
+def test_get_refuses_a_class_name_that_is_not_a_string():
+    with pytest.raises(TypeError) as exc:
+        get({"class_name": 3})
+    assert str(exc.value) == "Expected a layer class name (a str), got 3"
+
+
+def test_unbuilt_image_layers_name_the_nchw_layout():
+    with pytest.raises(ValueError) as exc:
+        MaxPool2D().forward(np.ones((2, 3, 4)))
+    assert str(exc.value) == "MaxPool2D: expected a 4-D NCHW input.\n  Expect: (N, C, H, W)\n  Actual: (2, 3, 4)"
+
+
+def test_conv2d_settings_are_kept():
+    assert Conv2D(2, 3, padding=(1, 1)).get_config()["padding"] == 1
+    assert Conv2D(2, 3, padding=[1, 0]).get_config()["padding"] == (1, 0)
+    assert Conv2D(2, 3, padding=2).padding == 2 and Conv2D(2, 3, padding="same").padding == "same"
+    conv = Conv2D(2, 3, kernel_regularizer="l2")
+    assert list(conv.regularizers) == ["W"]
+    assert conv.get_config()["kernel_regularizer"] is not None and "kernel_regularizer=" in repr(conv)
+    assert Conv2D(2, 3).regularizers == {}
+    with pytest.raises(ValueError, match="non-default arguments"):
+        Conv2D(2, 3, activation=LeakyReLU(0.2))
+
+
+def test_conv2d_random_bias_comes_from_the_build_generator():
+    a, b = Conv2D(2, 3, bias_initializer="random_normal"), Conv2D(2, 3, bias_initializer="random_normal")
+    a.build((1, 5, 5), np.random.default_rng(3), np.float64)
+    b.build((1, 5, 5), np.random.default_rng(3), np.float64)
+    np.testing.assert_array_equal(a.params["b"], b.params["b"])
+    assert np.any(a.params["b"] != 0)
