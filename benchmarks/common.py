@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+               "TANUL_NUM_THREADS")  # tanul's own threads (conv/pool): 2 by default on 2 cores
 REPO = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("tanul") is None:  # a checkout that is not installed
     sys.path.insert(0, str(REPO / "src"))

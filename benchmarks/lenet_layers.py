@@ -1,7 +1,7 @@
 """Where LeNet-5's time goes: per-layer forward and backward time in tanul (float32).
 
     python benchmarks/lenet_layers.py [--batch 128] [--batches 30] [--dist uniform|normal|fashion]
-                                      [--cpu] [--torch]
+                                      [--cpu] [--torch] [--unfused]
 
 Runs the layers one by one as ``Sequential.fit`` does (inside the same BLAS thread setting), on
 batches of 128 images drawn from ``--dist``: uniform [0, 1) noise, standard-normal noise, or real
@@ -44,6 +44,8 @@ def main(argv=None) -> None:
     p.add_argument("--dist", default="uniform", choices=["uniform", "normal", "fashion"])
     p.add_argument("--torch", action="store_true")
     p.add_argument("--cpu", action="store_true", help="CPU time of the process, not wall clock")
+    p.add_argument("--unfused", action="store_true",
+                   help="time every layer's own backward (no conv/max-pool fusion) in the per-layer table")
     args = p.parse_args(argv)
     clock = time.process_time if args.cpu else time.perf_counter
 
@@ -60,6 +62,7 @@ def main(argv=None) -> None:
     fwd = np.zeros((nb, L))
     bwd = np.zeros((nb, L))
     steps = []
+    fused_rows: set[int] = set()
     with blas_single_threaded():
         for it in range(nb + 3):
             xb = x[it * bs:(it + 1) * bs]
@@ -70,11 +73,21 @@ def main(argv=None) -> None:
                 if it >= 3:
                     fwd[it - 3, i] = clock() - t
             dy = (h - h.mean()) * np.float32(1e-3)
-            for i in reversed(range(L)):
+            i = L - 1
+            while i >= 0:  # as Sequential._backward: a max-pool may fuse with the conv before it
+                layer = model.layers[i]
+                fused = getattr(layer, "backward_fused", None)
                 t = clock()
-                dy = model.layers[i].backward(dy)
+                dx = fused(model.layers[i - 1], dy) if (fused and i > 0 and not args.unfused) \
+                    else NotImplemented
+                if dx is not NotImplemented:
+                    fused_rows.add(i)
+                    dy, i = dx, i - 2  # the pair's time goes on the conv's row
+                else:
+                    dy = layer.backward(dy)
+                    i -= 1
                 if it >= 3:
-                    bwd[it - 3, i] = clock() - t
+                    bwd[it - 3, i + 1] = clock() - t
         for it in range(nb + 3):
             xb, yb = x[it * bs:(it + 1) * bs], y[it * bs:(it + 1) * bs]
             t = clock()
@@ -87,7 +100,11 @@ def main(argv=None) -> None:
           f"{num_threads()} tanul threads, {'CPU time' if args.cpu else 'wall clock'}")
     print(f"{'layer':24s} {'forward ms':>10s} {'backward ms':>11s} {'share':>6s}")
     for i, layer in enumerate(model.layers):
-        print(f"{repr(layer)[:24]:24s} {f[i]:10.3f} {b[i]:11.3f} {(f[i] + b[i]) / total:6.1%}")
+        bt = "   (fused)" if i in fused_rows else f"{b[i]:11.3f}"
+        print(f"{repr(layer)[:24]:24s} {f[i]:10.3f} {bt:>11s} {(f[i] + b[i]) / total:6.1%}")
+    if fused_rows:
+        print("(fused): the max-pool's backward ran fused with the conv's before it "
+              "(MaxPool2D.backward_fused); the pair's time is on the conv's row")
     inf = []
     for _ in range(12):
         t = clock()

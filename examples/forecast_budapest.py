@@ -51,8 +51,9 @@ def main() -> None:
     cl = np.abs(clim(s["target_dates"][test]) - s["y"][test]).mean()
     print(f"\nh=7 test MAE: persistence {pers:.2f} °C, climatology {cl:.2f} °C\n")
 
-    # 5. everything: scalers fitted on the training period, ridge, an ensemble of networks, the
-    #    issued method chosen on the validation year, intervals from its validation residuals
+    # 5. everything: scalers fitted on the training period, ridge, an ensemble of networks (stopped
+    #    early on the last training year), the stacked forecast with its weights fitted on the
+    #    validation year, intervals from its validation residuals
     result = run_forecast(data, cfg)
     print()
     print(metrics_markdown(result))

@@ -12,6 +12,7 @@ from tanul.forecast import (
     ALTERNATIVES,
     FORECAST_COLUMNS,
     METHODS,
+    STACK_MEMBERS,
     Forecaster,
     ForecastError,
     block_bootstrap_skill,
@@ -20,6 +21,7 @@ from tanul.forecast import (
     coverage,
     day_of_year,
     fit_shrinkage,
+    fit_stack,
     interval_offsets,
 )
 
@@ -182,8 +184,21 @@ def test_shrinkage_factor():
     assert fit_shrinkage(pred, base, pred) == 1.0
 
 
-def test_issued_method_is_chosen_on_validation_only(fitted):
+def test_default_issues_the_stacked_forecast_shrunk_by_kappa(fitted):
     data, fc = fitted
+    for h, res in fc.result_["horizons"].items():
+        st, p = fc.horizons_[h], res["predictions"]
+        va, y = res["split"]["val"], res["samples"]["y"]
+        assert st["method"] == "stacked" and st["stack_keep"] == {1: 1.0, 7: 0.15, 28: 0.10}[h]
+        members = ("ridge",) if h == 7 else STACK_MEMBERS     # medium_members at 7 days
+        assert st["stack"] == fit_stack(y[va], {m: p[m][va] for m in members})
+        s = sum(w * p[m] for m, w in st["stack"].items())
+        np.testing.assert_allclose(p["issued"], p["climatology"] + st["stack_keep"] * (s - p["climatology"]))
+
+
+def test_issued_method_is_chosen_on_validation_only():
+    data = _series()
+    fc = _fit(data, horizons=(1, 7, 28), issue_short="guard", issue_long="guard")
     for h, res in fc.result_["horizons"].items():
         va, y = res["split"]["val"], res["samples"]["y"]
         val = {m: np.abs(res["predictions"][m][va] - y[va]).mean() for m in METHODS}

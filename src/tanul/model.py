@@ -29,6 +29,7 @@ from tanul.display import ModelSummary, model_html
 from tanul.layers import base as layer_base
 from tanul.layers.activations import Softmax
 from tanul.layers.base import Layer
+from tanul.ops.parallel import blas_single_threaded
 from tanul.parameters import FlatParameters
 from tanul.protocol import FullBatchOptimizer, TrainingDivergedError, model_store
 from tanul.summary import model_repr, summary_text
@@ -221,8 +222,21 @@ class Sequential:
         return x
 
     def _backward(self, dy: np.ndarray) -> None:
-        for layer in reversed(self.layers):
+        """``dy = layer.backward(dy)`` from the last layer to the first; a layer with
+        ``backward_fused(prev, dy)`` (max-pooling after a convolution) may do its own and the
+        previous layer's backward in one go (it returns ``NotImplemented`` when it cannot)."""
+        layers = self.layers
+        i = len(layers) - 1
+        while i >= 0:
+            layer = layers[i]
+            fused = getattr(layer, "backward_fused", None)
+            if fused is not None and i > 0:
+                dx = fused(layers[i - 1], dy)
+                if dx is not NotImplemented:
+                    dy, i = dx, i - 2
+                    continue
             dy = layer.backward(dy)
+            i -= 1
 
     def _regularization(self, grads: bool) -> float:
         """Add Σ R(W) to the loss and ∂R/∂W to the gradients, in this one place."""
@@ -336,12 +350,17 @@ class Sequential:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"predict: expected batch_size to be a positive int, got {batch_size!r}")
         n = x.shape[0]
-        if n <= batch_size:
-            return self._forward(x, training=False)
-        out = np.empty((n, *self.output_shape), self.dtype)
-        for s in range(0, n, batch_size):
-            out[s:s + batch_size] = self._forward(x[s:s + batch_size], training=False)
-        return out
+        # Image layers run their own threads: the BLAS on one thread for the whole call (one
+        # threadpoolctl switch, not one per conv layer and batch, and no BLAS threads left
+        # spinning after the dense layers while tanul's threads need the cores). One sample:
+        # nothing to split, no switch.
+        with blas_single_threaded(n > 1 and self._has_conv()):
+            if n <= batch_size:
+                return self._forward(x, training=False)
+            out = np.empty((n, *self.output_shape), self.dtype)
+            for s in range(0, n, batch_size):
+                out[s:s + batch_size] = self._forward(x[s:s + batch_size], training=False)
+            return out
 
     def predict_proba(self, x: Any, batch_size: int = 1024) -> np.ndarray:
         """Outputs after the loss's link: softmax probabilities for ``CrossEntropy``, σ for BCE."""

@@ -333,3 +333,107 @@ def test_pooling_keeps_the_channel_major_layout_and_the_values(k, s, p):
     np.testing.assert_allclose(naive_maxpool_backward(x, dy, k, s, p), ref, rtol=1e-12, atol=1e-12)
     assert ops.channel_major(ops.pad_nchw(xc, 1)) and not ops.channel_major(ops.pad_nchw(x, 1))
     np.testing.assert_array_equal(ops.pad_nchw(xc, 1), naive_pad(x, 1, 1))
+    # batch innermost (the stride-1 conv kernels' output): kept as well, same values
+    xn = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    yn, argn = ops.maxpool2d_forward(xn, k, k, s, p)
+    assert ops.chwn(yn) is not None and ops.chwn(argn) is not None
+    np.testing.assert_array_equal(yn, y)
+    np.testing.assert_array_equal(argn, arg)
+    dxn = ops.maxpool2d_backward(dy, argn, x.shape, k, k, s, p)
+    np.testing.assert_array_equal(dxn, ref)
+    assert ops.same_layout(dxn, xn) or (s, p) != (k, 0)  # non-overlapping: dx in x's layout
+
+
+# ------------------------------------------------------------------ batch-innermost (CHWN) kernels
+@pytest.mark.parametrize("N,C,H,W,F,kh,kw,p", [(5, 3, 7, 7, 4, 3, 3, 0), (3, 2, 9, 8, 3, 3, 2, 1),
+                                               (4, 6, 14, 14, 5, 5, 5, 0), (1, 2, 5, 6, 2, 5, 1, 2),
+                                               (6, 3, 4, 4, 2, 4, 4, 0)])
+@pytest.mark.parametrize("layout", ["C", "channel-major", "CHWN"])
+@pytest.mark.parametrize("threads,blocks,block_bytes", [(1, 2, 4 << 20), (2, 2, 4 << 20),
+                                                        (2, 3, 64)])
+def test_chwn_kernels_match_naive(monkeypatch, N, C, H, W, F, kh, kw, p, layout, threads, blocks,
+                                  block_bytes):
+    from tanul.ops import parallel
+    monkeypatch.setattr(ops, "BLOCKS", blocks)
+    monkeypatch.setattr(ops, "BLOCK_BYTES", block_bytes)  # 64: one output row per inference band
+    old = parallel.num_threads()
+    rng = np.random.default_rng(12)
+    base = rng.standard_normal((N, C, H, W))
+    x = {"C": base,
+         "channel-major": np.ascontiguousarray(base.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3),
+         "CHWN": np.ascontiguousarray(base.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)}[layout]
+    Wt = rng.standard_normal((F, C, kh, kw))
+    b = rng.standard_normal(F)
+    try:
+        parallel.set_num_threads(threads)
+        y, cols = ops.conv2d_forward_chwn(x, Wt, b, p, lambda z: np.tanh(z, out=z))
+        ref_z = naive_conv(base, Wt, b, 1, p)
+        np.testing.assert_allclose(y, np.tanh(ref_z), rtol=1e-12, atol=1e-12)
+        assert ops.chwn(y) is not None  # the output is laid out batch-innermost
+        y2, none = ops.conv2d_forward_chwn(x, Wt, b, p, keep_cols=False)
+        assert none is None
+        np.testing.assert_allclose(y2, ref_z, rtol=1e-12, atol=1e-12)
+        dy = rng.standard_normal(y.shape)
+
+        def tanh_grad(yy, g, out):
+            np.copyto(out, g * (1 - yy * yy))
+
+        dz = dy * (1 - np.tanh(ref_z) ** 2)
+        rdx, rdW, rdb = naive_conv_backward(base, Wt, dz, 1, p)
+        dx, dW, db = ops.conv2d_backward_chwn(dy, cols, Wt, x.shape, p, y=y,
+                                              activation_grad=tanh_grad, dx_like=x)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(dW, rdW, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(db, rdb, rtol=1e-10, atol=1e-10)
+        if N > 1 and C > 1:
+            assert ops.same_layout(dx, x)  # dx comes back in the layout of the layer's input
+        # dz given (what a max-pool's fused backward passes), in any layout: the same gradients
+        gdx, gdW, gdb = ops.conv2d_backward_chwn(None, cols, Wt, x.shape, p, dz=dz, dx_like=x)
+        np.testing.assert_allclose(gdx, rdx, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(gdW, rdW, rtol=1e-10, atol=1e-10)
+        none, gW2, _ = ops.conv2d_backward_chwn(None, cols, Wt, x.shape, p, dz=dz, need_dx=False)
+        assert none is None
+        np.testing.assert_array_equal(gW2, gdW)
+    finally:
+        parallel.set_num_threads(old)
+
+
+def test_chwn_results_do_not_depend_on_the_thread_count():
+    # big enough that the input copy and the sum of the bands are split over rows too
+    from tanul.ops import parallel
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((40, 3, 12, 12)).astype(np.float32)
+    Wt = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    dy = rng.standard_normal((40, 4, 12, 12)).astype(np.float32)
+    old = parallel.num_threads()
+    runs = []
+    try:
+        for t in (1, 2, 3):
+            parallel.set_num_threads(t)
+            y, cols = ops.conv2d_forward_chwn(x, Wt, b, 1)
+            assert y.dtype == np.float32 and cols.dtype == np.float32
+            runs.append((y.copy(), *ops.conv2d_backward_chwn(dy, cols, Wt, x.shape, 1, dx_like=x)))
+    finally:
+        parallel.set_num_threads(old)
+    for other in runs[1:]:
+        for a, c in zip(runs[0], other):
+            np.testing.assert_array_equal(a, c)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(runs[1][0], naive_conv(x64, Wt.astype(np.float64), b, 1, 1),
+                               rtol=1e-5, atol=1e-4)
+    rdx, rdW, rdb = naive_conv_backward(x64, Wt.astype(np.float64), dy.astype(np.float64), 1, 1)
+    np.testing.assert_allclose(runs[1][1], rdx, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(runs[1][2], rdW, rtol=1e-5, atol=1e-3)
+
+
+def test_chwn_errors_are_clear():
+    x = np.zeros((2, 3, 6, 6))
+    Wt = np.zeros((4, 3, 3, 3))
+    _, cols = ops.conv2d_forward_chwn(x, Wt, None, 0)
+    with pytest.raises(ValueError, match="expected cols of shape"):
+        ops.conv2d_backward_chwn(np.zeros((2, 4, 4, 4)), cols[:, :-1], Wt, x.shape, 0)
+    with pytest.raises(ValueError, match="expected dz of shape"):
+        ops.conv2d_backward_chwn(None, cols, Wt, x.shape, 0, dz=np.zeros((2, 4, 3, 4)))
+    with pytest.raises(ValueError, match=r"kernel expects 3 input channels"):
+        ops.conv2d_forward_chwn(np.zeros((2, 2, 6, 6)), Wt, None, 0)

@@ -20,14 +20,15 @@ def test_killed_worker_trial_is_failed_and_retried_by_the_survivor(tmp_path, pos
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     # epochs long enough that a trial is surely running when we look; heartbeat 1 s, grace 2 s
     parent = subprocess.Popen(
-        tune_cmd("--model", "mlp", "--space", str(tiny_space(tmp_path, epochs=25, batch_size=8)),
+        tune_cmd("--model", "mlp", "--space", str(tiny_space(tmp_path, epochs=40, batch_size=8)),
                  "--trials", "5", "--workers", "2", "--out", str(out), "--study", study_name,
                  "--storage", postgres_url, "--heartbeat", "1", "--pruner", "none", "--seed", "1"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        victim = wait_for(lambda: running_trial_with_epochs(postgres_url, study_name, 2), 180,
-                          "a trial two epochs into its run")
-        os.kill(victim.user_attrs["pid"], signal.SIGKILL)
+        running = wait_for(lambda: running_trial_with_epochs(postgres_url, study_name, 2), 180,
+                           "a trial two epochs into its run")
+        pid = running.user_attrs["pid"]
+        os.kill(pid, signal.SIGKILL)
         stdout, stderr = parent.communicate(timeout=300)
     finally:
         if parent.poll() is None:
@@ -36,14 +37,18 @@ def test_killed_worker_trial_is_failed_and_retried_by_the_survivor(tmp_path, pos
     assert f"killed by signal {signal.SIGKILL.value}" in stdout
     study = optuna.load_study(study_name=study_name, storage=postgres_url)
     trials = study.get_trials()
-    killed = trials[victim.number]
-    assert killed.state.name == "FAIL"                       # failed by the heartbeat check
+    # the trial the killed worker was running when the signal came: on a loaded machine it may have
+    # finished the trial polled above and started the next between the poll and the kill
+    failed = [t for t in trials if t.state.name not in ("COMPLETE", "PRUNED")]
+    assert len(failed) == 1, [(t.number, t.state.name) for t in trials]
+    victim = failed[0]
+    assert victim.user_attrs["pid"] == pid and victim.number >= running.number
+    assert victim.state.name == "FAIL"                       # failed by the heartbeat check
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
     assert len(retries) == 1 and retries[0].state.name == "COMPLETE"
-    assert retries[0].params == killed.params                # the same point, run again
-    survivor = {t.user_attrs["pid"] for t in trials} - {victim.user_attrs["pid"]}
+    assert retries[0].params == victim.params                # the same point, run again
+    survivor = {t.user_attrs["pid"] for t in trials} - {pid}
     assert len(survivor) == 1 and retries[0].user_attrs["pid"] in survivor
     finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
     assert len(finished) >= 5 and len({t.number for t in trials}) == len(trials)
-    assert [t.number for t in trials if t.state.name not in ("COMPLETE", "PRUNED")] == [victim.number]
     assert (out / "best.json").exists() and f"(retry of #{victim.number})" in stdout

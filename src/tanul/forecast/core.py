@@ -14,10 +14,18 @@ OWN_VARIABLES = ("temp_mean", "temp_min", "temp_max", "humidity", "pressure", "g
                  "sunshine", "precipitation", "cloud_cover")
 
 #: the candidates for the issued forecast (see :func:`choose_method`)
-METHODS = ("climatology", "shrunk", "ridge", "ridge_anomaly", "network")
+METHODS = ("climatology", "shrunk", "ridge", "ridge_anomaly", "network", "stacked")
 ALTERNATIVES = ("ridge", "ridge_anomaly", "network")
+#: the members of the stacked forecast (:func:`fit_stack`), climatology last (ties lean on it)
+STACK_MEMBERS = ("network", "ridge", "ridge_anomaly", "climatology")
+#: how a horizon's issued forecast is chosen (``ForecastConfig.issue_short`` / ``issue_long``)
+ISSUE_RULES = ("guard", "shrunk", "stack")
 #: the two central intervals every forecast carries: name -> (lower quantile, upper quantile)
 INTERVALS = {"80": (0.10, 0.90), "95": (0.025, 0.975)}
+#: ``ForecastConfig.interval_rule``: empirical quantiles or split-conformal ranks (:func:`interval_offsets`)
+INTERVAL_RULES = ("empirical", "conformal")
+#: ``ForecastConfig.interval_years``: whose residuals give the intervals (:func:`interval_rows`)
+INTERVAL_YEARS = ("validation", "pooled")
 
 
 class ForecastError(ValueError):
@@ -40,6 +48,14 @@ class ForecastConfig:
     other_places: bool = True           #: add day t of the other places' variables
     #: which variables of the other places (``None``: all of them)
     other_variables: tuple[str, ...] | None = None
+    other_lags: int = 1                 #: days of the other places' variables per sample (t−k+1 .. t)
+    #: the place's mean temperature averaged over the last k days, for each k (e.g. (7, 30))
+    means: tuple[int, ...] = ()
+    #: horizons beyond ``short_horizon`` days only: ``other_lags``, ``means`` and ``ensemble`` for them
+    #: (``None``: the same as the short horizons; see :func:`horizon_inputs`)
+    long_other_lags: int | None = None
+    long_means: tuple[int, ...] | None = None
+    long_ensemble: int | None = None
     train_end: str | None = None        #: last training target date (None: see :func:`default_periods`)
     val_end: str | None = None          #: last validation target date
     test_end: str | None = None         #: last test target date (None: the end of the data)
@@ -62,7 +78,35 @@ class ForecastConfig:
     #: horizons up to this many days: the ensemble also averages the ridge on temperatures, and
     #: ridge, ridge_anomaly or the network may be issued alone (see :func:`choose_method`)
     short_horizon: int = 1
+    #: the issuing rule up to ``short_horizon`` days and beyond (:data:`ISSUE_RULES`): "guard"
+    #: (:func:`choose_method` at ``confidence``), "shrunk" (always the shrunk ensemble, λ fitted on
+    #: validation) or "stack" (the weights of :func:`fit_stack` fitted on validation)
+    issue_short: str = "stack"
+    issue_long: str = "stack"
+    confidence: float = 0.9             #: the guard's confidence (see :func:`choose_method`)
+    #: "stack": the share κ of the stacked forecast's departure from climatology that is issued,
+    #: ``clim + κ (stack − clim)``, up to ``short_horizon`` days, up to ``medium_horizon`` days, and
+    #: beyond (chosen on the folds 2007 and 2008, see docs/forecasting.md)
+    stack_keep: tuple[float, float, float] = (1.0, 0.15, 0.10)
+    medium_horizon: int = 7
+    #: the members of the stack beyond ``short_horizon`` and up to ``medium_horizon`` days (a subset
+    #: of :data:`STACK_MEMBERS`; one member: that method, nothing weighed on the validation year).
+    #: The default, ridge alone, beat the full stack at 7 days on the folds 2007 and 2008 and on the
+    #: confirmation fold 2006 (docs/forecasting.md)
+    medium_members: tuple[str, ...] = ("ridge",)
+    #: the year the networks are stopped early on: "validation" (the validation year, which then
+    #: also chooses λ, the stack and the issued method) or "last_training_year" (the networks are
+    #: fitted on the training years before it, so that the validation year is new to them)
+    stop_on: str = "last_training_year"
     block: int = 30                     #: days per bootstrap block
+    #: the intervals (chosen on the folds 2006, 2007 and 2008, docs/forecasting.md): the quantiles
+    #: of the issued forecast's residuals, "empirical" or split-"conformal" (:func:`interval_offsets`),
+    #: of the validation year ("validation") or, beyond ``short_horizon`` days, of every year up to it
+    #: ("pooled", :func:`interval_rows`); ``interval_seasonal``: residuals normalised by the training
+    #: years' spread per day of year (:func:`seasonal_scale`), so the width follows the season
+    interval_rule: str = "conformal"
+    interval_years: str = "validation"
+    interval_seasonal: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -72,13 +116,26 @@ class ForecastConfig:
         if self.other_variables is not None:
             self.other_variables = tuple(self.other_variables)
         self.ridge_alphas = tuple(float(a) for a in self.ridge_alphas)
+        self.means = tuple(int(k) for k in self.means)
+        if self.long_means is not None:
+            self.long_means = tuple(int(k) for k in self.long_means)
+        for name in ("means", "long_means"):
+            if any(k < 2 for k in getattr(self, name) or ()):
+                raise ForecastError(f"ForecastConfig: expected {name} of >= 2 days, got {getattr(self, name)}")
+        for name in ("long_other_lags", "long_ensemble"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+                raise ForecastError(f"ForecastConfig: expected {name} None or an integer >= 1, got {v!r}")
+        if self.stop_on not in ("validation", "last_training_year"):
+            raise ForecastError("ForecastConfig: expected stop_on 'validation' or 'last_training_year', got "
+                                f"{self.stop_on!r}")
         if not self.horizons or min(self.horizons) < 1:
             raise ForecastError(f"ForecastConfig: expected horizons >= 1 day, got {self.horizons}")
         if len(set(self.horizons)) != len(self.horizons):
             raise ForecastError(f"ForecastConfig: expected distinct horizons, got {self.horizons}")
-        for name, low in (("lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1), ("patience", 0),
-                          ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
-                          ("short_horizon", 0)):
+        for name, low in (("lags", 1), ("other_lags", 1), ("ensemble", 1), ("epochs", 1), ("batch_size", 1),
+                          ("patience", 0), ("climatology_window", 1), ("bootstrap", 0), ("block", 1),
+                          ("short_horizon", 0), ("medium_horizon", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 what = "network" if name == "ensemble" else ""
@@ -89,6 +146,30 @@ class ForecastConfig:
                                 f"{self.short_dropout}")
         if not (self.l2 >= 0 and self.short_l2 >= 0 and self.lr > 0):
             raise ForecastError(f"ForecastConfig: expected l2 >= 0 and lr > 0, got {self.l2} and {self.lr}")
+        for name in ("issue_short", "issue_long"):
+            if getattr(self, name) not in ISSUE_RULES:
+                raise ForecastError(f"ForecastConfig: expected {name} in {ISSUE_RULES}, got "
+                                    f"{getattr(self, name)!r}")
+        if self.interval_rule not in INTERVAL_RULES:
+            raise ForecastError(f"ForecastConfig: expected interval_rule in {INTERVAL_RULES}, got "
+                                f"{self.interval_rule!r}")
+        if self.interval_years not in INTERVAL_YEARS:
+            raise ForecastError(f"ForecastConfig: expected interval_years in {INTERVAL_YEARS}, got "
+                                f"{self.interval_years!r}")
+        if not isinstance(self.interval_seasonal, (bool, np.bool_)):
+            raise ForecastError(f"ForecastConfig: expected interval_seasonal True or False, got "
+                                f"{self.interval_seasonal!r}")
+        self.medium_members = tuple(self.medium_members)
+        if not self.medium_members or set(self.medium_members) - set(STACK_MEMBERS) or len(
+                set(self.medium_members)) != len(self.medium_members):
+            raise ForecastError(f"ForecastConfig: expected medium_members = distinct names of {STACK_MEMBERS}, "
+                                f"got {self.medium_members!r}")
+        self.stack_keep = tuple(float(k) for k in self.stack_keep)
+        if len(self.stack_keep) != 3 or not all(0 <= k <= 1 for k in self.stack_keep):
+            raise ForecastError("ForecastConfig: expected stack_keep = three shares in [0, 1] (up to "
+                                f"short_horizon, up to medium_horizon, beyond), got {self.stack_keep!r}")
+        if not 0 < self.confidence < 1:
+            raise ForecastError(f"ForecastConfig: expected 0 < confidence < 1, got {self.confidence!r}")
         for name in ("train_end", "val_end", "test_end"):
             v = getattr(self, name)
             if v is not None:
@@ -137,6 +218,36 @@ def full_columns(data: Any) -> dict[str, np.ndarray]:
     return dict(data.columns)
 
 
+def stack_keep(cfg: ForecastConfig, horizon: int) -> float:
+    """κ of ``cfg.stack_keep`` for a horizon: up to ``short_horizon``, up to ``medium_horizon``,
+    beyond."""
+    h = int(horizon)
+    return cfg.stack_keep[0 if h <= cfg.short_horizon else 1 if h <= cfg.medium_horizon else 2]
+
+
+def horizon_inputs(cfg: ForecastConfig, horizon: int) -> tuple[int, tuple[int, ...], int]:
+    """``(other_lags, means, ensemble)`` of a horizon: the ``long_*`` settings beyond
+    ``short_horizon`` days where they are set, else ``other_lags``, ``means``, ``ensemble``."""
+    if int(horizon) <= cfg.short_horizon:
+        return cfg.other_lags, cfg.means, cfg.ensemble
+    return (cfg.other_lags if cfg.long_other_lags is None else cfg.long_other_lags,
+            cfg.means if cfg.long_means is None else cfg.long_means,
+            cfg.ensemble if cfg.long_ensemble is None else cfg.long_ensemble)
+
+
+def stack_members(cfg: ForecastConfig, horizon: int) -> tuple[str, ...]:
+    """The members of a horizon's stack: ``medium_members`` beyond ``short_horizon`` and up to
+    ``medium_horizon`` days, else :data:`STACK_MEMBERS`."""
+    h = int(horizon)
+    return cfg.medium_members if cfg.short_horizon < h <= cfg.medium_horizon else STACK_MEMBERS
+
+
+def window_days(cfg: ForecastConfig) -> int:
+    """Days up to and including *t* that a sample reads (the longest over the horizons, so that
+    every horizon starts its samples on the same day)."""
+    return max(cfg.lags, cfg.other_lags, cfg.long_other_lags or 1, *cfg.means, *(cfg.long_means or ()), 1)
+
+
 def input_columns(data: Any, cfg: ForecastConfig) -> tuple[str, list[str], list[str]]:
     """``(target column, own columns with lags, other places' columns at day t)``."""
     cols = full_columns(data)
@@ -154,19 +265,22 @@ def input_columns(data: Any, cfg: ForecastConfig) -> tuple[str, list[str], list[
 
 
 def feature_matrix(cols: dict[str, np.ndarray], dates: np.ndarray, own: list[str], others: list[str],
-                   lags: int, horizon: int, t: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Features of the days ``t`` (row indices): the last ``lags`` days of ``own``, day *t* of
-    ``others``, sin/cos of the day of year of *t* and of the target day *t + h*. Reads no row after
-    ``t``."""
-    L, h = int(lags), int(horizon)
+                   lags: int, horizon: int, t: np.ndarray, other_lags: int = 1,
+                   means: tuple[int, ...] = ()) -> tuple[np.ndarray, list[str]]:
+    """Features of the days ``t`` (row indices): the last ``lags`` days of ``own``, the last
+    ``other_lags`` days of ``others``, the mean of ``own[0]`` (the target variable) over the last k
+    days for each k of ``means``, sin/cos of the day of year of *t* and of the target day *t + h*.
+    Reads no row after ``t``."""
+    h = int(horizon)
     t = np.asarray(t, dtype=int)
     blocks, names = [], []
-    for k in own:  # the last L days: columns "X(t-L+1) .. X(t)"
-        blocks.append(np.stack([cols[k][t - (L - 1 - j)] for j in range(L)], axis=1))
-        names += [f"{k}(t-{L - 1 - j})" if L - 1 - j else f"{k}(t)" for j in range(L)]
-    for k in others:
-        blocks.append(cols[k][t][:, None])
-        names.append(f"{k}(t)")
+    for group, L in ((own, int(lags)), (others, int(other_lags))):
+        for k in group:  # the last L days: columns "X(t-L+1) .. X(t)"
+            blocks.append(np.stack([cols[k][t - (L - 1 - j)] for j in range(L)], axis=1))
+            names += [f"{k}(t-{L - 1 - j})" if L - 1 - j else f"{k}(t)" for j in range(L)]
+    for k in means:
+        blocks.append(np.mean([cols[own[0]][t - j] for j in range(int(k))], axis=0)[:, None])
+        names.append(f"{own[0]}_mean{int(k)}(t)")
     d = np.asarray(dates, dtype="datetime64[D]")[t]
     blocks += [_cyclic(d), _cyclic(d + h)]
     names += ["sin_doy(t)", "cos_doy(t)", f"sin_doy(t+{h})", f"cos_doy(t+{h})"]
@@ -186,12 +300,13 @@ def build_samples(data: Any, cfg: ForecastConfig, horizon: int) -> dict[str, Any
     cols = full_columns(data)
     target, own, others = input_columns(data, cfg)
     temp = cols[target]
-    n, L, h = len(temp), cfg.lags, int(horizon)
+    n, L, h = len(temp), window_days(cfg), int(horizon)
     t = np.arange(L - 1, n - h)
     if len(t) < 1:
         raise ForecastError(f"forecast: {n} days in {data.source or 'the data'} are too few for lags={L} "
                             f"and horizon={h} (need at least {L + h})")
-    x, names = feature_matrix(cols, data.dates, own, others, L, h, t)
+    other_lags, means, _ = horizon_inputs(cfg, h)
+    x, names = feature_matrix(cols, data.dates, own, others, cfg.lags, h, t, other_lags, means)
     y = temp[t + h].astype(np.float64)
     ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
     t = t[ok]
@@ -268,7 +383,8 @@ def fit_shrinkage(y: np.ndarray, base: np.ndarray, pred: np.ndarray, grid: int =
 
 
 def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, n_boot: int = 1000,
-                  seed: int = 0, alternatives: tuple[str, ...] = ALTERNATIVES) -> tuple[str, dict[str, float]]:
+                  seed: int = 0, alternatives: tuple[str, ...] = ALTERNATIVES,
+                  confidence: float = 0.9) -> tuple[str, dict[str, float]]:
     """The issued method, from validation-year data only.
 
     The default is ``"shrunk"`` if it beats ``"climatology"`` with 90 % confidence, else
@@ -279,8 +395,13 @@ def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, 
     validation year is a small sample; without this guard a method that was lucky in that year
     (at 7 or 30 days, where there is little skill to find) is issued.
 
-    Returns ``(method, {name: 5th percentile of its MAE gain over what it had to beat})``.
+    ``confidence`` other than 0.9 uses the ``1 − confidence`` quantile instead of the 5th
+    percentile (0.5: the median gain, about "better on the validation year").
+
+    Returns ``(method, {name: that quantile of its MAE gain over what it had to beat})``.
     """
+    if not 0 < confidence < 1:
+        raise ForecastError(f"choose_method: expected 0 < confidence < 1, got {confidence!r}")
     y = np.asarray(y, dtype=np.float64)
     n = len(y)
     err = {k: np.abs(np.asarray(v, dtype=np.float64) - y) for k, v in preds.items()}
@@ -290,7 +411,7 @@ def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, 
     idx = (starts[:, :, None] + np.arange(b)[None, None, :]).reshape(n_boot, -1)[:, :n]
 
     def gain(ref: str, alt: str) -> float:
-        return float(np.quantile((err[ref] - err[alt])[idx].mean(axis=1), 0.05))
+        return float(np.quantile((err[ref] - err[alt])[idx].mean(axis=1), 1 - confidence))
 
     gains = {"shrunk": gain("climatology", "shrunk")}
     best = "shrunk" if gains["shrunk"] > 0 else "climatology"
@@ -304,14 +425,109 @@ def choose_method(y: np.ndarray, preds: dict[str, np.ndarray], block: int = 30, 
     return best, gains
 
 
-def interval_offsets(residuals: np.ndarray) -> dict[str, tuple[float, float]]:
-    """Empirical quantiles of ``y − ŷ`` (validation residuals) for each interval of
-    :data:`INTERVALS`: the interval is ``[ŷ + q_lo, ŷ + q_hi]``."""
+def simplex_grid(k: int, step: float) -> np.ndarray:
+    """Every weight vector of ``k`` non-negative multiples of ``step`` that sum to 1 (rows)."""
+    n = int(round(1 / step))
+    if k < 1 or n < 1 or abs(n * step - 1) > 1e-9:
+        raise ForecastError(f"simplex_grid: expected k >= 1 and 1/step an integer, got {k}, {step}")
+    rows: list[list[int]] = []
+
+    def rec(prefix: list[int], left: int, slots: int) -> None:
+        if slots == 1:
+            rows.append(prefix + [left])
+            return
+        for i in range(left + 1):
+            rec(prefix + [i], left - i, slots - 1)
+
+    rec([], n, k)
+    return np.asarray(rows, dtype=np.float64) / n
+
+
+def fit_stack(y: np.ndarray, members: dict[str, np.ndarray], step: float = 0.05) -> dict[str, float]:
+    """Weights ``w`` (non-negative, summing to 1, multiples of ``step``) of the combination
+    ``Σ_m w_m ŷ_m`` with the lowest MAE on ``y`` (the validation year), found by trying every
+    such ``w``. Ties go to the weight vector listed first, which puts the most weight on the
+    *last* member: list climatology last to lean on it. With climatology among the members,
+    ``w_clim`` shrinks the rest towards it, as λ does."""
+    names = list(members)
+    if not names:
+        raise ForecastError("fit_stack: expected at least one member")
+    y = np.asarray(y, dtype=np.float64)
+    p = np.stack([np.asarray(members[m], dtype=np.float64) for m in names])   # (k, n)
+    if p.shape[1] != len(y) or len(y) == 0:
+        raise ForecastError(f"fit_stack: expected {len(y)} (> 0) predictions per member, got {p.shape[1]}")
+    grid = simplex_grid(len(names), step)
+    best, best_mae = None, np.inf
+    for chunk in np.array_split(grid, max(1, len(grid) // 256)):
+        mae = np.abs(chunk @ p - y[None]).mean(axis=1)
+        i = int(np.argmin(np.round(mae, 12)))
+        if round(float(mae[i]), 12) < round(best_mae, 12):
+            best, best_mae = chunk[i], float(mae[i])
+    return {m: float(w) for m, w in zip(names, best)}
+
+
+def apply_stack(weights: dict[str, float], preds: dict[str, np.ndarray]) -> np.ndarray:
+    """``Σ_m w_m ŷ_m`` for the weights of :func:`fit_stack`."""
+    return np.sum([w * np.asarray(preds[m], dtype=np.float64) for m, w in weights.items()], axis=0)
+
+
+def interval_offsets(residuals: np.ndarray, conformal: bool = False) -> dict[str, tuple[float, float]]:
+    """Quantiles of ``y − ŷ`` (validation residuals) for each interval of :data:`INTERVALS`: the
+    interval is ``[ŷ + q_lo, ŷ + q_hi]``.
+
+    ``conformal=False``: the empirical quantiles (``np.quantile``, linear interpolation).
+    ``conformal=True``: split-conformal with the finite-sample correction, each tail on its own:
+    with the ``n`` residuals sorted, ``r_(1) <= ... <= r_(n)``, ``q_hi = r_(⌈(n+1)·hi⌉)`` and
+    ``q_lo = r_(⌊(n+1)·lo⌋)`` (the smallest or largest residual when the rank falls outside
+    ``1..n``). For a new residual exchangeable with the ``n`` ones, ``P(r <= q_hi) >= hi`` and
+    ``P(r >= q_lo) >= 1 − lo``, so the central interval covers at least ``hi − lo``."""
     r = np.asarray(residuals, dtype=np.float64)
     r = r[np.isfinite(r)]
     if len(r) < 2:
         raise ForecastError(f"intervals: expected at least 2 validation residuals, got {len(r)}")
-    return {k: (float(np.quantile(r, lo)), float(np.quantile(r, hi))) for k, (lo, hi) in INTERVALS.items()}
+    if not conformal:
+        return {k: (float(np.quantile(r, lo)), float(np.quantile(r, hi))) for k, (lo, hi) in INTERVALS.items()}
+    r, n = np.sort(r), len(r)
+    out = {}
+    for k, (lo, hi) in INTERVALS.items():
+        i_lo = min(max(int(np.floor((n + 1) * lo + 1e-9)), 1), n)     # 1-based ranks
+        i_hi = min(max(int(np.ceil((n + 1) * hi - 1e-9)), 1), n)
+        out[k] = (float(r[i_lo - 1]), float(r[i_hi - 1]))
+    return out
+
+
+def interval_rows(cfg: ForecastConfig, horizon: int, split: dict[str, np.ndarray]) -> np.ndarray:
+    """The samples whose residuals give a horizon's intervals: the validation year; with
+    ``interval_years = "pooled"`` and a horizon beyond ``short_horizon`` days, every training year
+    as well. Beyond a day the issued forecast is climatology plus a small share κ of the stack's
+    departure from it, so its residuals on the training years are nearly out-of-sample; up to
+    ``short_horizon`` days the networks and ridge fit the training years much better than new
+    ones: validation only. Not the default: pooling was the closest to nominal on the folds 2007
+    and 2008 and the farthest on 2006, a year whose errors were larger than the training years'
+    (docs/forecasting.md)."""
+    if cfg.interval_years == "pooled" and int(horizon) > cfg.short_horizon:
+        return split["train"] | split["val"]
+    return split["val"].copy()
+
+
+def seasonal_scale(dates: np.ndarray, residuals: np.ndarray, window: int = 31) -> np.ndarray:
+    """A spread per day of year (366 values, normalised to a mean of 1) for intervals whose width
+    follows the season: ``σ(d) = sqrt(c[d]) / mean(sqrt(c))`` with ``c`` the
+    :func:`climatology_table` (circular moving average over ``window`` days) of ``residuals²``
+    by the day of year of ``dates``. With ``residuals`` the training years' departures from
+    climatology, ``T − clim``, it is larger in winter than in summer on continental places. A
+    residual ``r`` on day ``d`` is then normalised as ``r / σ(d)`` and an interval is
+    ``[ŷ + σ(d) q_lo, ŷ + σ(d) q_hi]`` (see :func:`interval_offsets`)."""
+    r = np.asarray(residuals, dtype=np.float64)
+    d = np.asarray(dates, dtype="datetime64[D]")
+    ok = np.isfinite(r)
+    if ok.sum() < 2:
+        raise ForecastError(f"seasonal_scale: expected at least 2 finite residuals, got {int(ok.sum())}")
+    sd = np.sqrt(np.maximum(climatology_table(d[ok], r[ok] ** 2, window), 0.0))
+    if not np.isfinite(sd).all() or sd.mean() <= 0:
+        raise ForecastError("seasonal_scale: the residuals are all zero; no spread to follow")
+    sd = np.maximum(sd, 0.05 * sd.mean())    # no day of year with a near-zero width
+    return sd / sd.mean()
 
 
 def coverage(y: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:

@@ -24,8 +24,10 @@ from .core import (
     ALTERNATIVES,
     INTERVALS,
     METHODS,
+    STACK_MEMBERS,
     ForecastConfig,
     ForecastError,
+    apply_stack,
     block_bootstrap_skill,
     build_samples,
     choose_method,
@@ -36,13 +38,20 @@ from .core import (
     feature_matrix,
     fit_ridge,
     fit_shrinkage,
+    fit_stack,
     full_columns,
+    horizon_inputs,
     interval_offsets,
+    interval_rows,
     parse_date,
     persistence,
     scores,
+    seasonal_scale,
     skill,
     split_by_target_date,
+    stack_keep,
+    stack_members,
+    window_days,
 )
 
 FORMAT = "tanul-forecaster"
@@ -92,13 +101,20 @@ class Forecaster:
     >>> fc = Forecaster(horizons=(1, 7), ensemble=2)      # doctest: +SKIP
     >>> fc.fit(weather(None, path=...)).forecast(data, as_of="2009-06-30")  # doctest: +SKIP
 
-    For every horizon the issued method is chosen on the validation year only
-    (:func:`tanul.forecast.choose_method`): the shrunk anomaly ``clim + λ (anomaly − clim)``
-    (λ in [0, 1] fitted on the validation year) when it beats climatology with 90 % confidence
-    (paired block bootstrap), else climatology; up to ``short_horizon`` days ridge or the network
-    ensemble replaces it when surely better. Intervals are
-    ``[ŷ + q_lo, ŷ + q_hi]`` with ``q`` the empirical quantiles of the issued method's validation
-    residuals ``y − ŷ``.
+    By default every horizon issues the stacked forecast ``clim + κ (Σ_m w_m ŷ_m − clim)``: the
+    weights ``w`` (network ensemble, ridge, ridge_anomaly, climatology; non-negative, summing to 1)
+    fitted on the validation year (:func:`tanul.forecast.fit_stack`), κ = ``stack_keep`` (1 up to
+    ``short_horizon`` days, 0.15 up to ``medium_horizon``, 0.10 beyond; chosen on the folds 2007 and
+    2008, docs/forecasting.md); beyond ``short_horizon`` and up to ``medium_horizon`` days the stack
+    has the members ``medium_members`` (default ridge alone: ``clim + 0.15 (ridge − clim)`` at 7
+    days). The networks stop early on the last training year, so the validation year is new to
+    every method. ``issue_short`` / ``issue_long = "guard"`` gives the earlier rule
+    (:func:`tanul.forecast.choose_method`: the shrunk ensemble when it beats climatology with 90 %
+    confidence, else climatology; up to ``short_horizon`` days ridge or the network when surely
+    better). Intervals are ``[ŷ + σ(d) q_lo, ŷ + σ(d) q_hi]`` with ``q`` the split-conformal ranks
+    of the issued method's validation residuals ``(y − ŷ) / σ(d)`` (:func:`tanul.forecast.
+    interval_offsets`; ``interval_rule``, ``interval_years``), σ ≡ 1 unless ``interval_seasonal``
+    (:func:`tanul.forecast.seasonal_scale`, d the target's day of year).
     """
 
     def __init__(self, config: ForecastConfig | None = None, **overrides: Any) -> None:
@@ -174,9 +190,20 @@ class Forecaster:
             yt = ((target - st["y_mean"]) / st["y_scale"]).astype(np.float32).reshape(-1, 1)
             xf = x.astype(np.float32)
             histories = []
-            for k in range(cfg.ensemble):
-                model, es = _train_network(cfg, xf[tr], yt[tr], xf[va], yt[va], cfg.seed * 1000 + h * 10 + k,
-                                           short=h <= cfg.short_horizon)
+            fit_rows, stop_rows = tr, va
+            if cfg.stop_on == "last_training_year":   # the validation year stays new to the networks
+                stop_rows = tr & (s["target_dates"] > np.datetime64(cfg.train_end, "D") - 365)
+                fit_rows = tr & ~stop_rows
+                if fit_rows.sum() < 365 or not stop_rows.any():   # a short series: as before
+                    fit_rows, stop_rows = tr, va
+                    note = (f"horizon {h}: less than a year of training targets before the last training "
+                            "year; the networks stop early on the validation year instead")
+                    result.setdefault("notes", []).append(note)
+                    if verbose:
+                        print(f"note: {note}", flush=True)
+            for k in range(horizon_inputs(cfg, h)[2]):
+                model, es = _train_network(cfg, xf[fit_rows], yt[fit_rows], xf[stop_rows], yt[stop_rows],
+                                           cfg.seed * 1000 + h * 10 + k, short=h <= cfg.short_horizon)
                 st["networks"].append(model)
                 st["best_epochs"].append(int(es.best_epoch) if es.best_epoch is not None else -1)
                 histories.append(model.history)
@@ -184,17 +211,32 @@ class Forecaster:
             preds = {"persistence": persistence(s), **preds}
             st["shrink"] = fit_shrinkage(s["y"][va], preds["climatology"][va], preds["ensemble"][va])
             preds["shrunk"] = base + st["shrink"] * (preds["ensemble"] - base)
+            st["stack"] = fit_stack(s["y"][va], {m: preds[m][va] for m in stack_members(cfg, h)})
+            st["stack_keep"] = stack_keep(cfg, h)
+            preds["stacked"] = base + st["stack_keep"] * (apply_stack(st["stack"], preds) - base)
             val_mae = {m: scores(s["y"][va], preds[m][va])["mae"] for m in METHODS}
             st["val_mae"] = val_mae
             alts = ALTERNATIVES if h <= cfg.short_horizon else ()
             method, st["val_gain_p05"] = choose_method(s["y"][va], {m: preds[m][va] for m in METHODS},
                                                        cfg.block, CHOICE_RESAMPLES, seed=cfg.seed + h,
-                                                       alternatives=alts)
+                                                       alternatives=alts, confidence=cfg.confidence)
+            rule = cfg.issue_short if h <= cfg.short_horizon else cfg.issue_long
+            if rule == "shrunk":
+                method = "shrunk"
+            elif rule == "stack":
+                method = "stacked"
             st["method"] = "climatology" if method == "shrunk" and st["shrink"] == 0 else method
             preds["issued"] = preds[st["method"]]
-            st["offsets"] = interval_offsets(s["y"][va] - preds["issued"][va])
+            st["interval_scale"] = np.ones(366)
+            if cfg.interval_seasonal:       # the training years' departures from climatology
+                st["interval_scale"] = seasonal_scale(s["target_dates"][tr], (s["y"] - base)[tr],
+                                                      cfg.climatology_window)
+            sig = st["interval_scale"][day_of_year(s["target_dates"])]
+            rows_ = interval_rows(cfg, h, split)
+            st["offsets"] = interval_offsets(((s["y"] - preds["issued"]) / sig)[rows_],
+                                             conformal=cfg.interval_rule == "conformal")
             self.horizons_[h] = st
-            bands = {f"{side}_{k}": preds["issued"] + st["offsets"][k][j]
+            bands = {f"{side}_{k}": preds["issued"] + sig * st["offsets"][k][j]
                      for k in INTERVALS for j, side in enumerate(("lower", "upper"))}
             result["metrics"] += self._metric_rows(h, s["y"], preds, split, bands, st["method"])
             te_ = split["test"]
@@ -207,7 +249,8 @@ class Forecaster:
                     result["skill"].append({"horizon": h, "method": m, "baseline": base_name, "skill": sk,
                                             "low_90": lo, "high_90": hi})
             result["horizons"][h] = {
-                "samples": s, "split": split, "predictions": preds, "bands": bands,
+                "samples": s, "split": split, "net_fit": fit_rows, "net_stop": stop_rows, "predictions": preds,
+                "bands": bands,
                 "models": st["networks"], "model": st["networks"][0], "history": histories[0],
                 "x_scaler": xs, "y_scaler": ys, "ridge_alpha": alpha, "best_epochs": st["best_epochs"],
                 "base": base, "method": st["method"], "shrink": st["shrink"], "offsets": st["offsets"],
@@ -263,6 +306,8 @@ class Forecaster:
         out["ensemble"] = np.mean([out[m] for m in members], axis=0)
         if with_shrunk:
             out["shrunk"] = base + st["shrink"] * (out["ensemble"] - base)
+            if "stack" in st:
+                out["stacked"] = base + st.get("stack_keep", 1.0) * (apply_stack(st["stack"], out) - base)
         return out
 
     # ------------------------------------------------------------------ forecast
@@ -293,13 +338,15 @@ class Forecaster:
         past = {c: np.asarray(cols[c][:i + 1], dtype=np.float64) for c in need}   # nothing after as_of
         self._check_units(past, units, src)
         rows = []
-        L = cfg.lags
+        L = window_days(cfg)
         if i < L - 1:
             raise ForecastError(f"{src}: --as-of {day} is too early: the lags window needs {L} days up to "
                                 f"it, the data starts {dates[0]} ({i + 1} days)")
         for h, st in self.horizons_.items():
             c = st["columns"]
-            x, _ = feature_matrix(past, dates[:i + 1], c["own"], c["others"], L, h, np.array([i]))
+            other_lags, means, _ = horizon_inputs(cfg, h)
+            x, _ = feature_matrix(past, dates[:i + 1], c["own"], c["others"], cfg.lags, h, np.array([i]),
+                                  other_lags, means)
             bad = [n for n, v in zip(st["feature_names"], x[0]) if not np.isfinite(v)]
             if bad:
                 raise ForecastError(f"{src}: cannot issue the {h}-day forecast as of {day}: missing values "
@@ -309,9 +356,10 @@ class Forecaster:
             base = st["climatology"][day_of_year(np.array([target_date]))]
             p = self._methods(st, h, (x - st["x_mean"]) / st["x_scale"], base)[st["method"]][0]
             row = {"issued": str(day), "horizon": h, "target_date": str(target_date), "forecast": float(p)}
+            sig = float(st["interval_scale"][day_of_year(np.array([target_date]))][0])
             for k in INTERVALS:
-                row[f"lower_{k}"] = float(p + st["offsets"][k][0])
-                row[f"upper_{k}"] = float(p + st["offsets"][k][1])
+                row[f"lower_{k}"] = float(p + sig * st["offsets"][k][0])
+                row[f"upper_{k}"] = float(p + sig * st["offsets"][k][1])
             row["method"] = st["method"]
             row["climatology"] = float(base[0])
             j = int(np.searchsorted(dates, target_date))
@@ -355,7 +403,7 @@ class Forecaster:
         try:
             hs = {}
             for h, st in self.horizons_.items():
-                for name in ARRAYS:
+                for name in (*ARRAYS, "interval_scale"):
                     np.save(tmp / f"h{h}_{name}.npy", np.asarray(st[name], dtype=np.float64),
                             allow_pickle=False)
                 nets = []
@@ -366,6 +414,8 @@ class Forecaster:
                                                   "ridge_anomaly_alpha", "best_epochs", "method", "val_mae",
                                                   "val_gain_p05")}
                 hs[str(h)]["offsets"] = {k: list(v) for k, v in st["offsets"].items()}
+                hs[str(h)]["stack"] = dict(st["stack"])
+                hs[str(h)]["stack_keep"] = float(st["stack_keep"])
                 hs[str(h)]["networks"] = nets
             manifest = {"format": FORMAT, "version": VERSION, "config": asdict(self.config),
                         "columns": self.columns_, "horizons": hs}
@@ -412,6 +462,8 @@ class Forecaster:
             unknown = set(cfgd) - known
             if unknown:
                 raise ForecastError(f"{mf}: unknown config keys {sorted(unknown)}")
+            if "interval_rule" not in cfgd:     # saved before the pooled conformal intervals
+                cfgd = {**cfgd, "interval_rule": "empirical", "interval_years": "validation"}
             fc = cls(ForecastConfig(**cfgd))
             fc.columns_ = man["columns"]
             for hs, hd in man["horizons"].items():
@@ -423,8 +475,23 @@ class Forecaster:
                 if st["method"] not in METHODS:
                     raise ForecastError(f"{mf}: horizon {h}: unknown method {st['method']!r}")
                 st["offsets"] = {k: (float(hd["offsets"][k][0]), float(hd["offsets"][k][1])) for k in INTERVALS}
+                stack = hd.get("stack")     # absent in forecasters saved before the stacked method
+                if stack is not None:
+                    if not isinstance(stack, dict) or set(stack) - set(STACK_MEMBERS):
+                        raise ForecastError(f"{mf}: horizon {h}: stack weights {stack!r}; expected weights of "
+                                            f"{', '.join(STACK_MEMBERS)}")
+                    st["stack"] = {k: float(v) for k, v in stack.items()}
+                    st["stack_keep"] = float(hd.get("stack_keep", 1.0))
+                    if not 0 <= st["stack_keep"] <= 1:
+                        raise ForecastError(f"{mf}: horizon {h}: stack_keep {st['stack_keep']!r} is not in "
+                                            "[0, 1]")
+                elif st["method"] == "stacked":
+                    raise ForecastError(f"{mf}: horizon {h}: method 'stacked' without stack weights")
                 nf = len(st["feature_names"])
                 want = {name: 366 if name == "climatology" else nf for name in ARRAYS}
+                st["interval_scale"] = np.ones(366)     # absent in forecasters saved before it
+                if (d / f"h{h}_interval_scale.npy").is_file():
+                    want["interval_scale"] = 366
                 for name, size in want.items():
                     p = d / f"h{h}_{name}.npy"
                     try:

@@ -124,11 +124,13 @@ def write_outputs(result: dict[str, Any], out: str | os.PathLike, forecaster: An
               *(repr(float(v)) for v in s["x"][i])] for i in range(len(s["y"]))]))
         generic = [n.replace(f"(t+{h})", "(target)") for n in s["feature_names"]]
         train_header = train_header or ["horizon", "role", "date", "target_date", "target", *generic]
-        for i in np.flatnonzero(split["train"] | split["val"]):
-            train_rows.append([h, "fit" if split["train"][i] else "early_stopping", str(s["dates"][i]),
+        fit, stop = r.get("net_fit", split["train"]), r.get("net_stop", split["val"])
+        for i in np.flatnonzero(fit | stop):
+            train_rows.append([h, "fit" if fit[i] else "early_stopping", str(s["dates"][i]),
                                str(s["target_dates"][i]), repr(float(s["y"][i])),
                                *(repr(float(v)) for v in s["x"][i])])
-        methods = ["issued", "shrunk", "network", "ridge", "ridge_anomaly", "climatology", "persistence"]
+        methods = ["issued", "shrunk", "stacked", "network", "ridge", "ridge_anomaly", "climatology",
+                   "persistence"]
         bands = [f"{side}_{k}" for k in INTERVALS for side in ("lower", "upper")]
         put(f"predictions_h{h}.csv", csv_text(
             ["target_date", "split", "observed", *methods, *bands, "method"],

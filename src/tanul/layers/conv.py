@@ -190,25 +190,54 @@ class Conv2D(Layer):
         if act is not None and f_inplace is None:  # an activation that needs its input: unfused
             z, cols = ops.conv2d_forward(x, self.params["W"], self.params.get("b"),
                                          self.strides, self.pad)
-            self._cache = (cols, None, x.shape, False)
+            self._cache = (cols, None, x.shape, False, None)
             return act.forward(z, training=training)
-        # Blocked kernel (ops.conv2d_forward_blocked), activation applied in place per block.
+        # Blocked kernels, activation applied in place per block. Stride 1: the batch-innermost
+        # kernel (ops.conv2d_forward_chwn: long contiguous runs in im2col, col2im and the pooling
+        # after it); other strides: ops.conv2d_forward_blocked.
         # Training keeps the im2col columns and the output for backward, the columns in a
         # buffer reused batch after batch; inference keeps only a reference to x (backward, if
         # ever called, recomputes both), so predict's next batch does not coexist with this one.
         ws = self.__dict__.setdefault("_workspace", {})
-        y, cols = ops.conv2d_forward_blocked(x, self.params["W"], self.params.get("b"),
-                                             self.strides, self.pad, f_inplace,
-                                             keep_cols=training, cols_out=ws.get("cols"))
+        y, cols, layout = self._fused_forward(x, keep_cols=training, cols_out=ws.get("cols"))
         if cols is not None:
             ws["cols"] = cols
-        self._cache = (cols, None if training else x, x.shape, True)
+        self._cache = (cols, None if training else x, x.shape, True, layout)
         if act is not None:
             act._cache = y if training else None  # the output, for the derivative
         return y
 
+    def _fused_forward(self, x: np.ndarray, keep_cols: bool = True,
+                       cols_out: np.ndarray | None = None) -> tuple[Any, Any, Any]:
+        """``(y, cols, layout)``: the fused kernel's output and columns; ``layout`` is a tiny
+        array laid out as ``x`` when the batch-innermost kernel ran (its ``dx`` is written so),
+        else None."""
+        act = self.activation
+        f_inplace = None if act is None else act._f_inplace
+        if self.strides == (1, 1):
+            y, cols = ops.conv2d_forward_chwn(x, self.params["W"], self.params.get("b"),
+                                              self.pad, f_inplace, keep_cols=keep_cols,
+                                              cols_out=cols_out)
+            return y, cols, ops.empty_nchw((2, 2, 2, 2), np.bool_, like=x)
+        y, cols = ops.conv2d_forward_blocked(x, self.params["W"], self.params.get("b"),
+                                             self.strides, self.pad, f_inplace,
+                                             keep_cols=keep_cols, cols_out=cols_out)
+        return y, cols, None
+
+    def _fused_backward(self, dy: Any, cols: np.ndarray, x_shape: tuple[int, ...], layout: Any,
+                        **kw: Any) -> np.ndarray | None:
+        if layout is not None:
+            dx, _, _ = ops.conv2d_backward_chwn(
+                dy, cols, self.params["W"], x_shape, self.pad, dW=self.grads["W"],
+                db=self.grads.get("b"), need_dx=self.input_grad, dx_like=layout, **kw)
+        else:
+            dx, _, _ = ops.conv2d_backward_blocked(
+                dy, cols, self.params["W"], x_shape, self.strides, self.pad,
+                dW=self.grads["W"], db=self.grads.get("b"), need_dx=self.input_grad, **kw)
+        return dx
+
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        cols, x, x_shape, fused = self._need_cache()
+        cols, x, x_shape, fused, layout = self._need_cache()
         act = self.activation
         if not fused:
             dy = act.backward(dy)
@@ -218,20 +247,22 @@ class Conv2D(Layer):
             return dx
         y = None
         if cols is None:  # forward ran in inference mode: recompute the columns and the output
-            y, cols = ops.conv2d_forward_blocked(
-                x, self.params["W"], self.params.get("b"), self.strides, self.pad,
-                None if act is None else act._f_inplace)
+            y, cols, layout = self._fused_forward(x)
         grad = None
         if act is not None:
             grad = getattr(act, "_df_into", None) or (
                 lambda y, g, out: np.copyto(out, act._df(y, g)))
             if y is None:
                 y = act._need_cache()
-        dx, _, _ = ops.conv2d_backward_blocked(
-            dy, cols, self.params["W"], x_shape, self.strides, self.pad,
-            y=y, activation_grad=grad,
-            dW=self.grads["W"], db=self.grads.get("b"), need_dx=self.input_grad)
-        return dx
+        return self._fused_backward(dy, cols, x_shape, layout, y=y, activation_grad=grad)
+
+    def _backward_dz(self, dz: np.ndarray) -> np.ndarray | None:
+        """``backward`` from ``∂L/∂z`` (the gradient before the activation), after a training
+        ``forward`` of the fused kernel: what :meth:`MaxPool2D.backward_fused` calls."""
+        cols, _, x_shape, fused, layout = self._need_cache()
+        if not fused or cols is None:
+            raise RuntimeError(f"{self._label()}: _backward_dz needs a training forward pass")
+        return self._fused_backward(None, cols, x_shape, layout, dz=dz)
 
     def get_config(self) -> dict[str, Any]:
         return {

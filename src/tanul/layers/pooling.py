@@ -8,13 +8,15 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 
 from tanul.layers.base import Layer
-from tanul.layers.conv import _spec, check_image_input, check_image_shape, format_shape
+from tanul.layers.conv import Conv2D, _spec, check_image_input, check_image_shape, format_shape
 from tanul.ops import conv as ops
+from tanul.ops.parallel import parallel_for
 
 __all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
 
@@ -109,13 +111,59 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         check_image_input(self, x)
-        y, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad)
-        self._cache = (arg, x.shape)
+        # Inference skips the arg-max (it costs more than the maximum) and keeps only a weak
+        # reference to x: a backward pass after an inference forward (gradient checks) recomputes
+        # the arg-max while the caller still holds x, and predict's next batch never coexists
+        # with this one's input (a conv output: 19 MB for 1,024 LeNet images).
+        y, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad,
+                                       need_arg=training)
+        # training keeps references (no copies) to x and y, for backward_fused
+        self._cache = ((arg, x.shape, x, y) if training
+                       else (None, x.shape, weakref.ref(x), None))
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        arg, x_shape = self._need_cache()
+        arg, x_shape, x, _ = self._need_cache()
+        if arg is None:
+            x = x()
+            if x is None:
+                raise RuntimeError(
+                    f"{self._label()}: backward after forward(x, training=False) needs that x "
+                    "still alive to find the arg-max; call forward(x, training=True) first")
+            _, arg = ops.maxpool2d_forward(x, *self.pool_size, self.strides, self.pad)
         return ops.maxpool2d_backward(dy, arg, x_shape, *self.pool_size, self.strides, self.pad)
+
+    def backward_fused(self, prev: Layer, dy: np.ndarray) -> Any:
+        """``prev.backward(self.backward(dy))`` in fewer passes, or ``NotImplemented``.
+
+        When ``prev`` is a :class:`~tanul.layers.conv.Conv2D` whose activation ``f`` acted in
+        place (tanh, sigmoid, ReLU) and produced this layer's input ``a = f(z)`` in a training
+        pass, and the windows do not overlap: the activation's derivative is taken on the pooled
+        values only, ``g = dy · f'(y)`` with ``y = max a`` (a quarter of the values for 2x2),
+        and ``g`` is routed to the arg-max straight into the convolution's ``∂L/∂z``. That is
+        exact: at the arg-max ``a = y``, elsewhere both ways give 0; the result is the same
+        ``∂L/∂z`` as the two separate backward passes, bit for bit (the sign of zeros aside),
+        without the full-size pass ``f'(a)·dx``. ``Sequential`` calls it in training.
+        """
+        cache = self._cache
+        if (not isinstance(prev, Conv2D) or cache is None or cache[0] is None
+                or self.strides != self.pool_size or self.pad != (0, 0)):
+            return NotImplemented
+        act = prev.activation
+        df_into = getattr(act, "_df_into", None)
+        pcache = prev._cache
+        if (df_into is None or pcache is None or not pcache[3] or pcache[0] is None
+                or act._cache is not cache[2]):
+            return NotImplemented
+        arg, x_shape, _, y = cache
+        g = ops.empty_nchw(y.shape, y.dtype, like=y)
+
+        def derivative(a: int, b: int) -> None:  # samples a..b (one thread each)
+            df_into(y[a:b], dy[a:b], g[a:b])
+
+        parallel_for(derivative, y.shape[0])
+        dz = ops.maxpool2d_backward(g, arg, x_shape, *self.pool_size, self.strides, self.pad)
+        return prev._backward_dz(dz)
 
 
 class AvgPool2D(_Pool2D):

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 __all__ = ["num_threads", "set_num_threads", "parallel_for", "blas_single_threaded",
            "parallel_gemms"]
 
-_state: dict = {"threads": None, "pool": None, "controller": None}
+_state: dict = {"threads": None, "pool": None, "controller": None, "blas_one": 0}
 
 
 def _default() -> int:
@@ -97,7 +97,17 @@ def blas_single_threaded(enabled: bool = True):
         from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+
+    @contextlib.contextmanager
+    def limited():
+        with threadpool_limits(limits=1, user_api="blas"):
+            _state["blas_one"] += 1  # parallel_gemms need not limit it again (~20-50 µs a call)
+            try:
+                yield
+            finally:
+                _state["blas_one"] -= 1
+
+    return limited()
 
 
 def parallel_gemms(fn: Callable[[int, int], None], n: int) -> None:
@@ -109,6 +119,9 @@ def parallel_gemms(fn: Callable[[int, int], None], n: int) -> None:
     """
     if n <= 1 or num_threads() <= 1:
         fn(0, n)
+        return
+    if _state["blas_one"]:  # inside blas_single_threaded (fit): the BLAS is on one thread already
+        parallel_for(fn, n, min_chunk=1)
         return
     ctl = _state["controller"]
     if ctl is None:
