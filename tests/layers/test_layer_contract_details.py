@@ -18,7 +18,7 @@ from tanul.layers import (
     MaxPool2D,
     PReLU,
 )
-from tanul.layers.base import LAYERS, Layer, get
+from tanul.layers.base import LAYERS, Layer, get, register_layer
 
 
 @pytest.mark.parametrize(("make", "shape"), [
@@ -26,6 +26,7 @@ from tanul.layers.base import LAYERS, Layer, get
     (BatchNorm, (3,)), (lambda: MaxPool2D(2), (1, 4, 4)), (lambda: AvgPool2D(2), (1, 4, 4)),
     (lambda: Dense(2), (3,)), (lambda: Conv2D(2, 1), (1, 3, 3)), (Flatten, (2, 3)),
     (GlobalAvgPool2D, (2, 3, 3)), (lambda: Conv2D(2, 1, activation="tanh"), (1, 3, 3)),
+    (lambda: Dense(2, activation="sigmoid"), (3,)),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_built_layers_record_their_dtype_and_input_shape(make, shape, dtype):
@@ -34,7 +35,8 @@ def test_built_layers_record_their_dtype_and_input_shape(make, shape, dtype):
     assert layer.dtype == np.dtype(dtype)
     assert layer.built is True
     if getattr(layer, "activation", None) is not None:
-        assert layer.activation.dtype == np.dtype(dtype) and layer.activation.input_shape == (2, 3, 3)
+        assert layer.activation.dtype == np.dtype(dtype)
+        assert layer.activation.input_shape == layer.output_shape(shape)
     for k, p in layer.params.items():
         assert p.dtype == dtype and layer.grads[k].dtype == dtype and layer.grads[k].shape == p.shape
 
@@ -83,16 +85,16 @@ def test_dropout_mask_is_drawn_in_the_inputs_precision(dtype):
 
 
 def test_a_layer_with_its_own_build_has_unknown_parameter_shapes():
-    class Plain(Layer):
+    class _Plain(Layer):   # private names: not added to the registry
         pass
 
-    class OwnBuild(Layer):
+    class _OwnBuild(Layer):
         def build(self, input_shape, rng, dtype=np.float32):
             self.params["w"] = np.zeros(input_shape, dtype)
             super().build(input_shape, rng, dtype)
 
-    assert Plain().param_shapes((3,)) == {} and Plain().state_shapes((3,)) == {}
-    assert OwnBuild().param_shapes((3,)) is None and OwnBuild().state_shapes((3,)) is None
+    assert _Plain().param_shapes((3,)) == {} and _Plain().state_shapes((3,)) == {}
+    assert _OwnBuild().param_shapes((3,)) is None and _OwnBuild().state_shapes((3,)) is None
 
 
 def test_get_refuses_a_class_name_that_is_not_a_string():
@@ -125,3 +127,61 @@ def test_conv2d_random_bias_comes_from_the_build_generator():
     b.build((1, 5, 5), np.random.default_rng(3), np.float64)
     np.testing.assert_array_equal(a.params["b"], b.params["b"])
     assert np.any(a.params["b"] != 0)
+
+
+@pytest.mark.parametrize("name", ["", 3, b"dense"])
+def test_a_layer_name_must_be_a_non_empty_string(name):
+    with pytest.raises(TypeError) as exc:
+        Dense(2, name=name)
+    assert str(exc.value) == f"Dense: expected name to be a non-empty str, got {name!r}"
+
+
+def test_unbuilt_state_and_rebuilding():
+    layer = Dense(2)
+    assert layer.built is False and layer.dtype is None and layer.input_shape is None
+    layer.build((3,), np.random.default_rng(0), np.float64)
+    g = layer.grads["W"]
+    layer.build((3,), np.random.default_rng(0), np.float64)
+    assert layer.grads["W"] is g                 # same shape: the gradient array is kept
+    layer.build((4,), np.random.default_rng(0), np.float64)
+    assert layer.grads["W"].shape == (4, 2) and layer.params["W"].shape == (4, 2)
+
+
+def test_input_checks_name_the_layer_the_type_and_both_shapes():
+    layer = Flatten(name="flat")
+    layer.build((2, 3), np.random.default_rng(0), np.float64)
+    with pytest.raises(TypeError) as exc:
+        layer.forward([[1.0, 2.0]])
+    assert str(exc.value) == "Flatten('flat'): expected a numpy array, got list"
+    with pytest.raises(ValueError) as exc:
+        layer.forward(np.zeros((1, 3, 2)))
+    assert str(exc.value) == "Flatten('flat'): input shape mismatch.\n  Expect: (N, 2, 3)\n  Actual: (1, 3, 2)"
+
+
+def test_get_keeps_private_names_for_custom_objects_only():
+    class _Hidden(Flatten):
+        pass
+
+    register_layer(_Hidden, name="_Hidden")
+    try:
+        with pytest.raises(ValueError) as exc:
+            get("_Hidden")
+        assert "_Hidden" not in str(exc.value).split("Known:")[1]   # not listed
+        assert isinstance(get("_Hidden", custom_objects={"_Hidden": _Hidden}), _Hidden)
+        assert isinstance(get("_Mine", custom_objects={"_Mine": Flatten}), Flatten)
+    finally:
+        del LAYERS["_Hidden"]
+    with pytest.raises(TypeError) as exc:
+        get({"class_name": "Dense", "config": {"units": 3, 5: 1}})
+    assert str(exc.value) == ("Dense: expected the layer config to be an object of keyword arguments, "
+                              "got {'units': 3, 5: 1}")
+
+
+def test_dense_random_bias_and_activation_check():
+    a, b = Dense(3, bias_initializer="random_normal"), Dense(3, bias_initializer="random_normal")
+    a.build((2,), np.random.default_rng(5), np.float64)
+    b.build((2,), np.random.default_rng(5), np.float64)
+    np.testing.assert_array_equal(a.params["b"], b.params["b"])
+    assert np.any(a.params["b"] != 0)
+    with pytest.raises(ValueError, match="non-default arguments"):
+        Dense(2, activation=LeakyReLU(0.2))
