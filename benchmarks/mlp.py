@@ -25,6 +25,8 @@ the median and the range over the repeats and the ratios to PyTorch's default Ad
 
 ``--cpu`` adds the CPU seconds of the epoch (user + system, all threads of the process) to the
 tables: on a busy machine wall-clock times only ever grow, while CPU time mostly measures the work.
+``--parallel-adam`` hands tanul's thread runner to its Adam (the element-wise update split over
+``--tanul-threads`` threads; off by default, see docs/benchmarks.md "MLP, second pass").
 ``--tanul-threads N`` sets tanul's own threads (``tanul.ops.parallel.set_num_threads``: the
 optimiser's element-wise update, the image layers' copies) apart from the BLAS threads (default:
 ``--threads``), e.g. 1 to compare with them off.
@@ -106,13 +108,17 @@ def time_calls(fn, calls: int) -> float:
 # ======================================================================================
 # the contenders (each returns: train_epoch(), logits(x) and a description)
 # ======================================================================================
-def setup_tanul(x, y, bs, seed):
+def setup_tanul(x, y, bs, seed, parallel_adam=False):
     from tanul import Dense, Sequential
+    from tanul.ops.parallel import parallel_for
     from tanul.optimizers import Adam
     model = Sequential([Dense(256, activation="relu"), Dense(128, activation="relu"), Dense(10)],
                        seed=seed, input_shape=(SIZES[0],))
     model.set_weights(glorot_params(seed))
-    model.compile(optimizer=Adam(lr=LR), loss="cross_entropy")
+    opt = Adam(lr=LR)
+    if parallel_adam:  # the element-wise update split over tanul's threads (opt-in)
+        opt.parallel_for = parallel_for
+    model.compile(optimizer=opt, loss="cross_entropy")
     model.fit(x[:bs * WARMUP_BATCHES], y[:bs * WARMUP_BATCHES], epochs=1, batch_size=bs, verbose=0)
 
     def epoch():
@@ -262,7 +268,7 @@ def worker(args) -> None:
         if args.tanul_threads is not None:
             from tanul.ops.parallel import set_num_threads
             set_num_threads(args.tanul_threads)
-        epoch, logits = setup_tanul(x, y, args.batch_size, args.seed)
+        epoch, logits = setup_tanul(x, y, args.batch_size, args.seed, args.parallel_adam)
     elif args.worker == "numpy":
         epoch, logits = setup_numpy(x, y, args.batch_size, args.seed)
     elif args.worker.startswith("torch"):
@@ -380,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cpu", action="store_true", help="also report the CPU seconds of each epoch")
     p.add_argument("--tanul-threads", type=int, help="tanul's own threads (TANUL_NUM_THREADS); "
                    "default: --threads")
+    p.add_argument("--parallel-adam", action="store_true",
+                   help="tanul: split Adam's element-wise update over tanul's threads (opt-in)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -393,6 +401,7 @@ def main(argv: list[str] | None = None) -> None:
         extra = ["--tanul-threads", str(args.tanul_threads)]
     else:
         extra = []
+    extra += ["--parallel-adam"] if args.parallel_adam else []
     frameworks, missing = available(args.frameworks)
     command = "python benchmarks/mlp.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results = []

@@ -29,7 +29,7 @@ from tanul.display import ModelSummary, model_html
 from tanul.layers import base as layer_base
 from tanul.layers.activations import Softmax
 from tanul.layers.base import Layer
-from tanul.ops.parallel import blas_single_threaded, parallel_for
+from tanul.ops.parallel import blas_single_threaded
 from tanul.parameters import FlatParameters
 from tanul.protocol import FullBatchOptimizer, TrainingDivergedError, model_store
 from tanul.summary import model_repr, summary_text
@@ -208,8 +208,6 @@ class Sequential:
 
     def _build_optimizer(self) -> None:
         if self.optimizer is not None and hasattr(self.optimizer, "build"):
-            if hasattr(self.optimizer, "parallel_for"):  # element-wise updates on tanul's threads
-                self.optimizer.parallel_for = parallel_for
             self.optimizer.build(self._flat.params, self._flat.grads, self._flat.offsets())
 
     def _require_compiled(self, what: str) -> None:

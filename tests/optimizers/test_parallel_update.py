@@ -76,10 +76,18 @@ def test_real_threads_give_the_same_result_as_one_thread():
     np.testing.assert_array_equal(s2["v"], s1["v"])
 
 
-def test_a_model_hands_its_runner_to_the_optimiser():
-    opt = Adam(lr=0.01)
-    assert opt.parallel_for is None
-    model = tanul.Sequential([tanul.Dense(3)], seed=0, input_shape=(4,))
-    model.compile(optimizer=opt, loss="mse")
-    model.train_on_batch(np.ones((2, 4), np.float32), np.zeros((2, 3), np.float32))
-    assert opt.parallel_for is parallel.parallel_for
+def test_a_model_trains_the_same_with_the_runner_handed_over():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 30), dtype=np.float32), rng.integers(0, 4, 64)
+    weights = []
+    for runner in (None, parallel.parallel_for):
+        opt = Adam(lr=0.01)
+        assert opt.parallel_for is None                      # off unless handed over
+        opt.parallel_for, opt.parallel_min_chunk = runner, 16
+        model = tanul.Sequential([tanul.Dense(20, activation="relu"), tanul.Dense(4)], seed=0,
+                                 input_shape=(30,))
+        model.compile(optimizer=opt, loss="cross_entropy")
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)

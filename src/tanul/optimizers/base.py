@@ -56,9 +56,10 @@ class Optimizer:
     slots: tuple[str, ...] = ()
 
     #: ``run(fn, n, min_chunk)`` calling ``fn(start, stop)`` on chunks of ``range(n)``, possibly on
-    #: several threads (``fn`` writes disjoint parts). ``None``: one call on the calling thread.
-    #: A model hands its runner over when it builds the optimiser (``tanul.ops.parallel``'s
-    #: ``parallel_for``), so this module needs no import of ops.
+    #: several threads (``fn`` writes disjoint parts). ``None`` (default): one call on the calling
+    #: thread. Opt-in, e.g. ``opt.parallel_for = tanul.ops.parallel.parallel_for`` (handed over
+    #: by the caller, so this module needs no import of ops). Not the default: on the shared
+    #: 2-core machine it made the MLP benchmark's steps slower, not faster (docs/benchmarks.md).
     parallel_for: Any = None
     #: Fewest elements a thread gets: below 2 × this a step runs on one thread (a thread hand-off
     #: costs tens of µs; a pass over 65,536 float32 about 5 µs).
