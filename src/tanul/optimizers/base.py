@@ -149,8 +149,9 @@ class Optimizer:
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def _update_part(self, p: np.ndarray, g: np.ndarray, lr: float, part: slice) -> None:
-        """The update of the elements ``part`` of the buffers (``p``, ``g``: those elements).
+    def _update_part(self, p: np.ndarray, g: np.ndarray, lr: float, part: slice | None) -> None:
+        """The update of the elements ``part`` of the buffers (``p``, ``g``: those elements;
+        ``part`` None: the whole buffers).
 
         Optimisers whose update is element-wise implement it; :meth:`step` then splits a large
         buffer over :attr:`parallel_for`'s threads. Element-wise, so the result does not depend on
