@@ -59,8 +59,8 @@ def checks(r: dict) -> dict[int, bool]:
 
 def table(results: list[dict]) -> str:
     lines = ["| place | issued 1 / 7 / 30 d | chosen (1 / 7 / 30 d) | climatology | ridge 1 d | network 1 / 7 / 30 d | "
-             "80 % coverage | skill vs climatology 7 d [90 %] | targets |",
-             "| --- | --- | --- | ---: | ---: | --- | --- | --- | --- |"]
+             "80 % coverage | 95 % coverage | skill vs climatology 7 d [90 %] | targets |",
+             "| --- | --- | --- | ---: | ---: | --- | --- | --- | --- | --- |"]
     for r in results:
         ok = checks(r)
         sk, lo, hi = r[(7, "skill_clim")]
@@ -70,12 +70,18 @@ def table(results: list[dict]) -> str:
             + f" | {r[(30, 'climatology')]:.2f} | {r[(1, 'ridge')]:.2f} | "
             + " / ".join(f"{r[(h, 'network')]:.2f}" for h in HORIZONS)
             + " | " + " / ".join(f"{r[(h, 'cov80')]:.0%}" for h in HORIZONS)
+            + " | " + " / ".join(f"{r[(h, 'cov95')]:.0%}" for h in HORIZONS)
             + f" | {sk:+.1%} [{lo:+.1%}, {hi:+.1%}] | "
             + ("all met" if all(ok.values()) else "missed " + ", ".join(f"{h} d" for h, v in ok.items() if not v))
             + " |")
     met = sum(all(checks(r).values()) for r in results)
     lines.append("")
     lines.append(f"Targets met on {met} of {len(results)} places.")
+    c80 = [r[(h, "cov80")] for r in results for h in HORIZONS]
+    c95 = [r[(h, "cov95")] for r in results for h in HORIZONS]
+    lines.append(f"Interval coverage over the {len(c80)} place-horizons: 80 % {min(c80):.0%}-{max(c80):.0%} "
+                 f"(mean {sum(c80) / len(c80):.1%}; {sum(0.75 <= c <= 0.85 for c in c80)} of {len(c80)} within "
+                 f"0.75-0.85), 95 % {min(c95):.0%}-{max(c95):.0%} (mean {sum(c95) / len(c95):.1%}).")
     return "\n".join(lines) + "\n"
 
 

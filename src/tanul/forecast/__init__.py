@@ -31,6 +31,8 @@ from typing import Any
 from .command import add_arguments, run_command
 from .core import (  # noqa: F401 - the constants are importable, not API-page entries
     ALTERNATIVES,
+    INTERVAL_RULES,
+    INTERVAL_YEARS,
     INTERVALS,
     ISSUE_RULES,
     METHODS,
@@ -50,10 +52,14 @@ from .core import (  # noqa: F401 - the constants are importable, not API-page e
     fit_ridge,
     fit_shrinkage,
     fit_stack,
+    horizon_inputs,
     interval_offsets,
+    interval_rows,
     persistence,
+    seasonal_scale,
     skill,
     split_by_target_date,
+    stack_members,
 )
 from .forecaster import Forecaster
 from .report import (
@@ -68,6 +74,7 @@ __all__ = ["ForecastConfig", "ForecastError", "Forecaster", "build_samples", "sp
            "persistence", "climatology", "climatology_table", "fit_ridge", "fit_shrinkage", "fit_stack",
            "apply_stack", "choose_method",
            "run_forecast", "write_outputs", "day_of_year", "default_periods", "interval_offsets", "coverage",
+           "interval_rows", "seasonal_scale", "horizon_inputs", "stack_members",
            "skill", "block_bootstrap_skill", "metrics_markdown", "forecast_table", "forecast_rows_csv",
            "add_arguments", "run_command"]
 

@@ -22,6 +22,10 @@ STACK_MEMBERS = ("network", "ridge", "ridge_anomaly", "climatology")
 ISSUE_RULES = ("guard", "shrunk", "stack")
 #: the two central intervals every forecast carries: name -> (lower quantile, upper quantile)
 INTERVALS = {"80": (0.10, 0.90), "95": (0.025, 0.975)}
+#: ``ForecastConfig.interval_rule``: empirical quantiles or split-conformal ranks (:func:`interval_offsets`)
+INTERVAL_RULES = ("empirical", "conformal")
+#: ``ForecastConfig.interval_years``: whose residuals give the intervals (:func:`interval_rows`)
+INTERVAL_YEARS = ("validation", "pooled")
 
 
 class ForecastError(ValueError):
@@ -47,6 +51,11 @@ class ForecastConfig:
     other_lags: int = 1                 #: days of the other places' variables per sample (t−k+1 .. t)
     #: the place's mean temperature averaged over the last k days, for each k (e.g. (7, 30))
     means: tuple[int, ...] = ()
+    #: horizons beyond ``short_horizon`` days only: ``other_lags``, ``means`` and ``ensemble`` for them
+    #: (``None``: the same as the short horizons; see :func:`horizon_inputs`)
+    long_other_lags: int | None = None
+    long_means: tuple[int, ...] | None = None
+    long_ensemble: int | None = None
     train_end: str | None = None        #: last training target date (None: see :func:`default_periods`)
     val_end: str | None = None          #: last validation target date
     test_end: str | None = None         #: last test target date (None: the end of the data)
@@ -80,11 +89,24 @@ class ForecastConfig:
     #: beyond (chosen on the folds 2007 and 2008, see docs/forecasting.md)
     stack_keep: tuple[float, float, float] = (1.0, 0.15, 0.10)
     medium_horizon: int = 7
+    #: the members of the stack beyond ``short_horizon`` and up to ``medium_horizon`` days (a subset
+    #: of :data:`STACK_MEMBERS`; one member: that method, nothing weighed on the validation year).
+    #: The default, ridge alone, beat the full stack at 7 days on the folds 2007 and 2008 and on the
+    #: confirmation fold 2006 (docs/forecasting.md)
+    medium_members: tuple[str, ...] = ("ridge",)
     #: the year the networks are stopped early on: "validation" (the validation year, which then
     #: also chooses λ, the stack and the issued method) or "last_training_year" (the networks are
     #: fitted on the training years before it, so that the validation year is new to them)
     stop_on: str = "last_training_year"
     block: int = 30                     #: days per bootstrap block
+    #: the intervals (chosen on the folds 2006, 2007 and 2008, docs/forecasting.md): the quantiles
+    #: of the issued forecast's residuals, "empirical" or split-"conformal" (:func:`interval_offsets`),
+    #: of the validation year ("validation") or, beyond ``short_horizon`` days, of every year up to it
+    #: ("pooled", :func:`interval_rows`); ``interval_seasonal``: residuals normalised by the training
+    #: years' spread per day of year (:func:`seasonal_scale`), so the width follows the season
+    interval_rule: str = "conformal"
+    interval_years: str = "validation"
+    interval_seasonal: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,8 +117,15 @@ class ForecastConfig:
             self.other_variables = tuple(self.other_variables)
         self.ridge_alphas = tuple(float(a) for a in self.ridge_alphas)
         self.means = tuple(int(k) for k in self.means)
-        if any(k < 2 for k in self.means):
-            raise ForecastError(f"ForecastConfig: expected means of >= 2 days, got {self.means}")
+        if self.long_means is not None:
+            self.long_means = tuple(int(k) for k in self.long_means)
+        for name in ("means", "long_means"):
+            if any(k < 2 for k in getattr(self, name) or ()):
+                raise ForecastError(f"ForecastConfig: expected {name} of >= 2 days, got {getattr(self, name)}")
+        for name in ("long_other_lags", "long_ensemble"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+                raise ForecastError(f"ForecastConfig: expected {name} None or an integer >= 1, got {v!r}")
         if self.stop_on not in ("validation", "last_training_year"):
             raise ForecastError("ForecastConfig: expected stop_on 'validation' or 'last_training_year', got "
                                 f"{self.stop_on!r}")
@@ -121,6 +150,20 @@ class ForecastConfig:
             if getattr(self, name) not in ISSUE_RULES:
                 raise ForecastError(f"ForecastConfig: expected {name} in {ISSUE_RULES}, got "
                                     f"{getattr(self, name)!r}")
+        if self.interval_rule not in INTERVAL_RULES:
+            raise ForecastError(f"ForecastConfig: expected interval_rule in {INTERVAL_RULES}, got "
+                                f"{self.interval_rule!r}")
+        if self.interval_years not in INTERVAL_YEARS:
+            raise ForecastError(f"ForecastConfig: expected interval_years in {INTERVAL_YEARS}, got "
+                                f"{self.interval_years!r}")
+        if not isinstance(self.interval_seasonal, (bool, np.bool_)):
+            raise ForecastError(f"ForecastConfig: expected interval_seasonal True or False, got "
+                                f"{self.interval_seasonal!r}")
+        self.medium_members = tuple(self.medium_members)
+        if not self.medium_members or set(self.medium_members) - set(STACK_MEMBERS) or len(
+                set(self.medium_members)) != len(self.medium_members):
+            raise ForecastError(f"ForecastConfig: expected medium_members = distinct names of {STACK_MEMBERS}, "
+                                f"got {self.medium_members!r}")
         self.stack_keep = tuple(float(k) for k in self.stack_keep)
         if len(self.stack_keep) != 3 or not all(0 <= k <= 1 for k in self.stack_keep):
             raise ForecastError("ForecastConfig: expected stack_keep = three shares in [0, 1] (up to "
@@ -182,9 +225,27 @@ def stack_keep(cfg: ForecastConfig, horizon: int) -> float:
     return cfg.stack_keep[0 if h <= cfg.short_horizon else 1 if h <= cfg.medium_horizon else 2]
 
 
+def horizon_inputs(cfg: ForecastConfig, horizon: int) -> tuple[int, tuple[int, ...], int]:
+    """``(other_lags, means, ensemble)`` of a horizon: the ``long_*`` settings beyond
+    ``short_horizon`` days where they are set, else ``other_lags``, ``means``, ``ensemble``."""
+    if int(horizon) <= cfg.short_horizon:
+        return cfg.other_lags, cfg.means, cfg.ensemble
+    return (cfg.other_lags if cfg.long_other_lags is None else cfg.long_other_lags,
+            cfg.means if cfg.long_means is None else cfg.long_means,
+            cfg.ensemble if cfg.long_ensemble is None else cfg.long_ensemble)
+
+
+def stack_members(cfg: ForecastConfig, horizon: int) -> tuple[str, ...]:
+    """The members of a horizon's stack: ``medium_members`` beyond ``short_horizon`` and up to
+    ``medium_horizon`` days, else :data:`STACK_MEMBERS`."""
+    h = int(horizon)
+    return cfg.medium_members if cfg.short_horizon < h <= cfg.medium_horizon else STACK_MEMBERS
+
+
 def window_days(cfg: ForecastConfig) -> int:
-    """Days up to and including *t* that a sample reads."""
-    return max(cfg.lags, cfg.other_lags, *cfg.means, 1)
+    """Days up to and including *t* that a sample reads (the longest over the horizons, so that
+    every horizon starts its samples on the same day)."""
+    return max(cfg.lags, cfg.other_lags, cfg.long_other_lags or 1, *cfg.means, *(cfg.long_means or ()), 1)
 
 
 def input_columns(data: Any, cfg: ForecastConfig) -> tuple[str, list[str], list[str]]:
@@ -244,7 +305,8 @@ def build_samples(data: Any, cfg: ForecastConfig, horizon: int) -> dict[str, Any
     if len(t) < 1:
         raise ForecastError(f"forecast: {n} days in {data.source or 'the data'} are too few for lags={L} "
                             f"and horizon={h} (need at least {L + h})")
-    x, names = feature_matrix(cols, data.dates, own, others, cfg.lags, h, t, cfg.other_lags, cfg.means)
+    other_lags, means, _ = horizon_inputs(cfg, h)
+    x, names = feature_matrix(cols, data.dates, own, others, cfg.lags, h, t, other_lags, means)
     y = temp[t + h].astype(np.float64)
     ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
     t = t[ok]
@@ -409,14 +471,63 @@ def apply_stack(weights: dict[str, float], preds: dict[str, np.ndarray]) -> np.n
     return np.sum([w * np.asarray(preds[m], dtype=np.float64) for m, w in weights.items()], axis=0)
 
 
-def interval_offsets(residuals: np.ndarray) -> dict[str, tuple[float, float]]:
-    """Empirical quantiles of ``y − ŷ`` (validation residuals) for each interval of
-    :data:`INTERVALS`: the interval is ``[ŷ + q_lo, ŷ + q_hi]``."""
+def interval_offsets(residuals: np.ndarray, conformal: bool = False) -> dict[str, tuple[float, float]]:
+    """Quantiles of ``y − ŷ`` (validation residuals) for each interval of :data:`INTERVALS`: the
+    interval is ``[ŷ + q_lo, ŷ + q_hi]``.
+
+    ``conformal=False``: the empirical quantiles (``np.quantile``, linear interpolation).
+    ``conformal=True``: split-conformal with the finite-sample correction, each tail on its own:
+    with the ``n`` residuals sorted, ``r_(1) <= ... <= r_(n)``, ``q_hi = r_(⌈(n+1)·hi⌉)`` and
+    ``q_lo = r_(⌊(n+1)·lo⌋)`` (the smallest or largest residual when the rank falls outside
+    ``1..n``). For a new residual exchangeable with the ``n`` ones, ``P(r <= q_hi) >= hi`` and
+    ``P(r >= q_lo) >= 1 − lo``, so the central interval covers at least ``hi − lo``."""
     r = np.asarray(residuals, dtype=np.float64)
     r = r[np.isfinite(r)]
     if len(r) < 2:
         raise ForecastError(f"intervals: expected at least 2 validation residuals, got {len(r)}")
-    return {k: (float(np.quantile(r, lo)), float(np.quantile(r, hi))) for k, (lo, hi) in INTERVALS.items()}
+    if not conformal:
+        return {k: (float(np.quantile(r, lo)), float(np.quantile(r, hi))) for k, (lo, hi) in INTERVALS.items()}
+    r, n = np.sort(r), len(r)
+    out = {}
+    for k, (lo, hi) in INTERVALS.items():
+        i_lo = min(max(int(np.floor((n + 1) * lo + 1e-9)), 1), n)     # 1-based ranks
+        i_hi = min(max(int(np.ceil((n + 1) * hi - 1e-9)), 1), n)
+        out[k] = (float(r[i_lo - 1]), float(r[i_hi - 1]))
+    return out
+
+
+def interval_rows(cfg: ForecastConfig, horizon: int, split: dict[str, np.ndarray]) -> np.ndarray:
+    """The samples whose residuals give a horizon's intervals: the validation year; with
+    ``interval_years = "pooled"`` and a horizon beyond ``short_horizon`` days, every training year
+    as well. Beyond a day the issued forecast is climatology plus a small share κ of the stack's
+    departure from it, so its residuals on the training years are nearly out-of-sample; up to
+    ``short_horizon`` days the networks and ridge fit the training years much better than new
+    ones: validation only. Not the default: pooling was the closest to nominal on the folds 2007
+    and 2008 and the farthest on 2006, a year whose errors were larger than the training years'
+    (docs/forecasting.md)."""
+    if cfg.interval_years == "pooled" and int(horizon) > cfg.short_horizon:
+        return split["train"] | split["val"]
+    return split["val"].copy()
+
+
+def seasonal_scale(dates: np.ndarray, residuals: np.ndarray, window: int = 31) -> np.ndarray:
+    """A spread per day of year (366 values, normalised to a mean of 1) for intervals whose width
+    follows the season: ``σ(d) = sqrt(c[d]) / mean(sqrt(c))`` with ``c`` the
+    :func:`climatology_table` (circular moving average over ``window`` days) of ``residuals²``
+    by the day of year of ``dates``. With ``residuals`` the training years' departures from
+    climatology, ``T − clim``, it is larger in winter than in summer on continental places. A
+    residual ``r`` on day ``d`` is then normalised as ``r / σ(d)`` and an interval is
+    ``[ŷ + σ(d) q_lo, ŷ + σ(d) q_hi]`` (see :func:`interval_offsets`)."""
+    r = np.asarray(residuals, dtype=np.float64)
+    d = np.asarray(dates, dtype="datetime64[D]")
+    ok = np.isfinite(r)
+    if ok.sum() < 2:
+        raise ForecastError(f"seasonal_scale: expected at least 2 finite residuals, got {int(ok.sum())}")
+    sd = np.sqrt(np.maximum(climatology_table(d[ok], r[ok] ** 2, window), 0.0))
+    if not np.isfinite(sd).all() or sd.mean() <= 0:
+        raise ForecastError("seasonal_scale: the residuals are all zero; no spread to follow")
+    sd = np.maximum(sd, 0.05 * sd.mean())    # no day of year with a near-zero width
+    return sd / sd.mean()
 
 
 def coverage(y: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:

@@ -40,13 +40,17 @@ from .core import (
     fit_shrinkage,
     fit_stack,
     full_columns,
+    horizon_inputs,
     interval_offsets,
+    interval_rows,
     parse_date,
     persistence,
     scores,
+    seasonal_scale,
     skill,
     split_by_target_date,
     stack_keep,
+    stack_members,
     window_days,
 )
 
@@ -101,13 +105,16 @@ class Forecaster:
     weights ``w`` (network ensemble, ridge, ridge_anomaly, climatology; non-negative, summing to 1)
     fitted on the validation year (:func:`tanul.forecast.fit_stack`), κ = ``stack_keep`` (1 up to
     ``short_horizon`` days, 0.15 up to ``medium_horizon``, 0.10 beyond; chosen on the folds 2007 and
-    2008, docs/forecasting.md). The networks stop early on the last training year, so the validation
-    year is new to every method. ``issue_short`` / ``issue_long = "guard"`` gives the earlier rule
+    2008, docs/forecasting.md); beyond ``short_horizon`` and up to ``medium_horizon`` days the stack
+    has the members ``medium_members`` (default ridge alone: ``clim + 0.15 (ridge − clim)`` at 7
+    days). The networks stop early on the last training year, so the validation year is new to
+    every method. ``issue_short`` / ``issue_long = "guard"`` gives the earlier rule
     (:func:`tanul.forecast.choose_method`: the shrunk ensemble when it beats climatology with 90 %
     confidence, else climatology; up to ``short_horizon`` days ridge or the network when surely
-    better). Intervals are
-    ``[ŷ + q_lo, ŷ + q_hi]`` with ``q`` the empirical quantiles of the issued method's validation
-    residuals ``y − ŷ``.
+    better). Intervals are ``[ŷ + σ(d) q_lo, ŷ + σ(d) q_hi]`` with ``q`` the split-conformal ranks
+    of the issued method's validation residuals ``(y − ŷ) / σ(d)`` (:func:`tanul.forecast.
+    interval_offsets`; ``interval_rule``, ``interval_years``), σ ≡ 1 unless ``interval_seasonal``
+    (:func:`tanul.forecast.seasonal_scale`, d the target's day of year).
     """
 
     def __init__(self, config: ForecastConfig | None = None, **overrides: Any) -> None:
@@ -194,7 +201,7 @@ class Forecaster:
                     result.setdefault("notes", []).append(note)
                     if verbose:
                         print(f"note: {note}", flush=True)
-            for k in range(cfg.ensemble):
+            for k in range(horizon_inputs(cfg, h)[2]):
                 model, es = _train_network(cfg, xf[fit_rows], yt[fit_rows], xf[stop_rows], yt[stop_rows],
                                            cfg.seed * 1000 + h * 10 + k, short=h <= cfg.short_horizon)
                 st["networks"].append(model)
@@ -204,7 +211,7 @@ class Forecaster:
             preds = {"persistence": persistence(s), **preds}
             st["shrink"] = fit_shrinkage(s["y"][va], preds["climatology"][va], preds["ensemble"][va])
             preds["shrunk"] = base + st["shrink"] * (preds["ensemble"] - base)
-            st["stack"] = fit_stack(s["y"][va], {m: preds[m][va] for m in STACK_MEMBERS})
+            st["stack"] = fit_stack(s["y"][va], {m: preds[m][va] for m in stack_members(cfg, h)})
             st["stack_keep"] = stack_keep(cfg, h)
             preds["stacked"] = base + st["stack_keep"] * (apply_stack(st["stack"], preds) - base)
             val_mae = {m: scores(s["y"][va], preds[m][va])["mae"] for m in METHODS}
@@ -220,9 +227,16 @@ class Forecaster:
                 method = "stacked"
             st["method"] = "climatology" if method == "shrunk" and st["shrink"] == 0 else method
             preds["issued"] = preds[st["method"]]
-            st["offsets"] = interval_offsets(s["y"][va] - preds["issued"][va])
+            st["interval_scale"] = np.ones(366)
+            if cfg.interval_seasonal:       # the training years' departures from climatology
+                st["interval_scale"] = seasonal_scale(s["target_dates"][tr], (s["y"] - base)[tr],
+                                                      cfg.climatology_window)
+            sig = st["interval_scale"][day_of_year(s["target_dates"])]
+            rows_ = interval_rows(cfg, h, split)
+            st["offsets"] = interval_offsets(((s["y"] - preds["issued"]) / sig)[rows_],
+                                             conformal=cfg.interval_rule == "conformal")
             self.horizons_[h] = st
-            bands = {f"{side}_{k}": preds["issued"] + st["offsets"][k][j]
+            bands = {f"{side}_{k}": preds["issued"] + sig * st["offsets"][k][j]
                      for k in INTERVALS for j, side in enumerate(("lower", "upper"))}
             result["metrics"] += self._metric_rows(h, s["y"], preds, split, bands, st["method"])
             te_ = split["test"]
@@ -330,8 +344,9 @@ class Forecaster:
                                 f"it, the data starts {dates[0]} ({i + 1} days)")
         for h, st in self.horizons_.items():
             c = st["columns"]
+            other_lags, means, _ = horizon_inputs(cfg, h)
             x, _ = feature_matrix(past, dates[:i + 1], c["own"], c["others"], cfg.lags, h, np.array([i]),
-                                  cfg.other_lags, cfg.means)
+                                  other_lags, means)
             bad = [n for n, v in zip(st["feature_names"], x[0]) if not np.isfinite(v)]
             if bad:
                 raise ForecastError(f"{src}: cannot issue the {h}-day forecast as of {day}: missing values "
@@ -341,9 +356,10 @@ class Forecaster:
             base = st["climatology"][day_of_year(np.array([target_date]))]
             p = self._methods(st, h, (x - st["x_mean"]) / st["x_scale"], base)[st["method"]][0]
             row = {"issued": str(day), "horizon": h, "target_date": str(target_date), "forecast": float(p)}
+            sig = float(st["interval_scale"][day_of_year(np.array([target_date]))][0])
             for k in INTERVALS:
-                row[f"lower_{k}"] = float(p + st["offsets"][k][0])
-                row[f"upper_{k}"] = float(p + st["offsets"][k][1])
+                row[f"lower_{k}"] = float(p + sig * st["offsets"][k][0])
+                row[f"upper_{k}"] = float(p + sig * st["offsets"][k][1])
             row["method"] = st["method"]
             row["climatology"] = float(base[0])
             j = int(np.searchsorted(dates, target_date))
@@ -387,7 +403,7 @@ class Forecaster:
         try:
             hs = {}
             for h, st in self.horizons_.items():
-                for name in ARRAYS:
+                for name in (*ARRAYS, "interval_scale"):
                     np.save(tmp / f"h{h}_{name}.npy", np.asarray(st[name], dtype=np.float64),
                             allow_pickle=False)
                 nets = []
@@ -446,6 +462,8 @@ class Forecaster:
             unknown = set(cfgd) - known
             if unknown:
                 raise ForecastError(f"{mf}: unknown config keys {sorted(unknown)}")
+            if "interval_rule" not in cfgd:     # saved before the pooled conformal intervals
+                cfgd = {**cfgd, "interval_rule": "empirical", "interval_years": "validation"}
             fc = cls(ForecastConfig(**cfgd))
             fc.columns_ = man["columns"]
             for hs, hd in man["horizons"].items():
@@ -471,6 +489,9 @@ class Forecaster:
                     raise ForecastError(f"{mf}: horizon {h}: method 'stacked' without stack weights")
                 nf = len(st["feature_names"])
                 want = {name: 366 if name == "climatology" else nf for name in ARRAYS}
+                st["interval_scale"] = np.ones(366)     # absent in forecasters saved before it
+                if (d / f"h{h}_interval_scale.npy").is_file():
+                    want["interval_scale"] = 366
                 for name, size in want.items():
                     p = d / f"h{h}_{name}.npy"
                     try:
