@@ -1,7 +1,7 @@
 """One epoch of a 784-256-128-10 MLP: tanul vs PyTorch CPU vs a NumPy loop vs scikit-learn.
 
     python benchmarks/mlp.py [--repeats 5] [--threads N] [--batch-sizes 64 128]
-                             [--samples 60000] [--markdown out.md]
+                             [--samples 60000] [--markdown out.md] [--cpu] [--tanul-threads N]
 
 The network: Dense(256, ReLU) -> Dense(128, ReLU) -> Dense(10), softmax cross-entropy on logits,
 Adam(lr=1e-3, betas (0.9, 0.999), eps 1e-8), float32, Glorot-uniform weights and zero biases
@@ -22,6 +22,14 @@ Every (framework, batch size, repeat) runs in its own subprocess, in an order th
 one repeat to the next; the subprocess also times inference (logits for a batch of 1,024 and for
 a single sample; scikit-learn returns probabilities) and reports its peak RSS. The script prints
 the median and the range over the repeats and the ratios to PyTorch's default Adam.
+
+``--cpu`` adds the CPU seconds of the epoch (user + system, all threads of the process) to the
+tables: on a busy machine wall-clock times only ever grow, while CPU time mostly measures the work.
+``--parallel-adam`` hands tanul's thread runner to its Adam (the element-wise update split over
+``--tanul-threads`` threads; off by default, see docs/benchmarks.md "MLP, second pass").
+``--tanul-threads N`` sets tanul's own threads (``tanul.ops.parallel.set_num_threads``: the
+optimiser's element-wise update, the image layers' copies) apart from the BLAS threads (default:
+``--threads``), e.g. 1 to compare with them off.
 """
 
 from __future__ import annotations
@@ -100,13 +108,17 @@ def time_calls(fn, calls: int) -> float:
 # ======================================================================================
 # the contenders (each returns: train_epoch(), logits(x) and a description)
 # ======================================================================================
-def setup_tanul(x, y, bs, seed):
+def setup_tanul(x, y, bs, seed, parallel_adam=False):
     from tanul import Dense, Sequential
+    from tanul.ops.parallel import parallel_for
     from tanul.optimizers import Adam
     model = Sequential([Dense(256, activation="relu"), Dense(128, activation="relu"), Dense(10)],
                        seed=seed, input_shape=(SIZES[0],))
     model.set_weights(glorot_params(seed))
-    model.compile(optimizer=Adam(lr=LR), loss="cross_entropy")
+    opt = Adam(lr=LR)
+    if parallel_adam:  # the element-wise update split over tanul's threads (opt-in)
+        opt.parallel_for = parallel_for
+    model.compile(optimizer=opt, loss="cross_entropy")
     model.fit(x[:bs * WARMUP_BATCHES], y[:bs * WARMUP_BATCHES], epochs=1, batch_size=bs, verbose=0)
 
     def epoch():
@@ -253,7 +265,10 @@ def worker(args) -> None:
     import numpy as np
     x, y = make_data(args.samples, seed=0)
     if args.worker == "tanul":
-        epoch, logits = setup_tanul(x, y, args.batch_size, args.seed)
+        if args.tanul_threads is not None:
+            from tanul.ops.parallel import set_num_threads
+            set_num_threads(args.tanul_threads)
+        epoch, logits = setup_tanul(x, y, args.batch_size, args.seed, args.parallel_adam)
     elif args.worker == "numpy":
         epoch, logits = setup_numpy(x, y, args.batch_size, args.seed)
     elif args.worker.startswith("torch"):
@@ -263,15 +278,16 @@ def worker(args) -> None:
     else:
         raise SystemExit(f"unknown framework {args.worker!r}; known: {', '.join(FRAMEWORKS)}")
     rss_before = common.rss_mib()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), common.cpu_seconds()
     epoch()
-    epoch_s = time.perf_counter() - t
+    epoch_s, epoch_cpu = time.perf_counter() - t, common.cpu_seconds() - c
     x1024 = np.ascontiguousarray(x[:1024])
     x1 = np.ascontiguousarray(x[:1])
     result = {
         "framework": args.worker,
         "batch_size": args.batch_size,
         "epoch_s": epoch_s,
+        "epoch_cpu_s": epoch_cpu,
         "infer_1024_s": time_calls(lambda: logits(x1024), INFER_1024_CALLS),
         "infer_1_s": time_calls(lambda: logits(x1), INFER_1_CALLS),
         "loss_after": cross_entropy(logits(x[:4096]), y[:4096]),
@@ -321,11 +337,17 @@ def report(results: list[dict], info: dict, args, command: str, missing: list[st
             loss = common.median_range(r["loss_after"] for r in rs)[0]
             ratio = f"{med / ref_t:.2f}x" if ref_t else "n/a"
             sk_ratio = f"{med / sk_t:.2f}x" if sk_t else "n/a"
-            rows.append([LABELS[fw], *fmt_range(med, lo, hi), ratio, sk_ratio, f"{loss:.3f}"])
+            row = [LABELS[fw], *fmt_range(med, lo, hi), ratio, sk_ratio]
+            if args.cpu:
+                cmed, clo, chi = common.median_range(r["epoch_cpu_s"] for r in rs)
+                ref_c = common.median_range(r["epoch_cpu_s"] for r in by[(ref, bs)])[0] if ref else None
+                row += [*fmt_range(cmed, clo, chi), f"{cmed / ref_c:.2f}x" if ref_c else "n/a"]
+            rows.append(row + [f"{loss:.3f}"])
+        cpu_cols = ["CPU s / epoch", "CPU range", "CPU vs PyTorch"] if args.cpu else []
         out += ["", f"**Training, batch {bs}** (time ratios: below 1 is faster than PyTorch's default Adam, "
                 "or than scikit-learn)", "",
                 common.markdown_table(["framework", "s / epoch", "range", "time vs PyTorch",
-                                       "time vs scikit-learn", "loss after the epoch"], rows)]
+                                       "time vs scikit-learn", *cpu_cols, "loss after the epoch"], rows)]
     # inference and memory: pooled over all batch sizes
     rows, mem = [], []
     ref_inf = None
@@ -361,6 +383,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--markdown", help="also write the Markdown report to this file (atomically)")
     p.add_argument("--json", help="also write the raw measurements and the machine description here")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cpu", action="store_true", help="also report the CPU seconds of each epoch")
+    p.add_argument("--tanul-threads", type=int, help="tanul's own threads (TANUL_NUM_THREADS); "
+                   "default: --threads")
+    p.add_argument("--parallel-adam", action="store_true",
+                   help="tanul: split Adam's element-wise update over tanul's threads (opt-in)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -368,6 +395,13 @@ def main(argv: list[str] | None = None) -> None:
         return worker(args)
     if args.repeats < 1 or args.threads < 1 or args.samples < 2048:
         p.error("expected --repeats >= 1, --threads >= 1 and --samples >= 2048")
+    if args.tanul_threads is not None:
+        if args.tanul_threads < 1:
+            p.error(f"expected --tanul-threads >= 1, got {args.tanul_threads}")
+        extra = ["--tanul-threads", str(args.tanul_threads)]
+    else:
+        extra = []
+    extra += ["--parallel-adam"] if args.parallel_adam else []
     frameworks, missing = available(args.frameworks)
     command = "python benchmarks/mlp.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results = []
@@ -378,10 +412,11 @@ def main(argv: list[str] | None = None) -> None:
             for fw in order:
                 r = common.run_worker(script, ["--worker", fw, "--batch-size", str(bs), "--threads",
                                                str(args.threads), "--samples", str(args.samples),
-                                               "--seed", str(args.seed)], args.threads)
+                                               "--seed", str(args.seed), *extra], args.threads)
                 results.append(r)
                 print(f"  repeat {rep + 1}/{args.repeats}  batch {bs:4d}  {fw:14s} "
-                      f"{r['epoch_s']:7.2f} s/epoch  loss {r['loss_after']:.3f}  "
+                      f"{r['epoch_s']:7.2f} s/epoch (CPU {r['epoch_cpu_s']:.2f} s)"
+                      f"  loss {r['loss_after']:.3f}  "
                       f"peak {r['rss_peak_mib']:,.0f} MiB", file=sys.stderr)
     info = common.machine_info(args.threads)
     text = report(results, info, args, command.strip(), missing)

@@ -20,7 +20,8 @@ class Dropout(Layer):
     -----
     Forward (training): m ~ Bernoulli(1 − rate), y = x ⊙ m / (1 − rate).
     Backward: ∂L/∂x = dy ⊙ m / (1 − rate). The mask comes from the model's single random
-    generator, so a seeded model drops the same units every run.
+    generator, so a seeded model drops the same units every run (the uniforms are drawn in the
+    input's precision: float32 for float32 inputs, float64 for float64).
 
     >>> import numpy as np
     >>> d = Dropout(0.5)

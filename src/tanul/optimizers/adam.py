@@ -62,10 +62,17 @@ class Adam(Optimizer):
             g += p * g.dtype.type(self.weight_decay)
 
     def _update(self, p, g, lr):
+        self._update_part(p, g, lr, None)
+
+    def _update_part(self, p, g, lr, part):
+        """The rule on the elements ``part`` (a slice; ``None``: all), element-wise throughout,
+        so threads may split it."""
         self._apply_weight_decay(p, g, lr)
         t = self.iterations
         dt = p.dtype.type
-        m, v, tmp = self._state["m"], self._state["v"], self._scratch
+        st = self._state if part is None else {k: a[part] for k, a in self._state.items()}
+        m, v = st["m"], st["v"]
+        tmp = self._scratch if part is None else self._scratch[part]
         # m ← β1 m + (1 − β1) g
         m *= dt(self.beta1)
         np.multiply(g, dt(1.0 - self.beta1), out=tmp)
@@ -76,7 +83,7 @@ class Adam(Optimizer):
         tmp *= dt(1.0 - self.beta2)
         v += tmp
         if self.amsgrad:
-            vmax = self._state["v_max"]
+            vmax = st["v_max"]
             np.maximum(vmax, v, out=vmax)
             v = vmax
         bc1, bc2 = 1.0 - self.beta1 ** t, 1.0 - self.beta2 ** t

@@ -55,6 +55,16 @@ class Optimizer:
 
     slots: tuple[str, ...] = ()
 
+    #: ``run(fn, n, min_chunk)`` calling ``fn(start, stop)`` on chunks of ``range(n)``, possibly on
+    #: several threads (``fn`` writes disjoint parts). ``None`` (default): one call on the calling
+    #: thread. Opt-in, e.g. ``opt.parallel_for = tanul.ops.parallel.parallel_for`` (handed over
+    #: by the caller, so this module needs no import of ops). Not the default: on the shared
+    #: 2-core machine it made the MLP benchmark's steps slower, not faster (docs/benchmarks.md).
+    parallel_for: Any = None
+    #: Fewest elements a thread gets: below 2 × this a step runs on one thread (a thread hand-off
+    #: costs tens of µs; a pass over 65,536 float32 about 5 µs).
+    parallel_min_chunk: int = 65536
+
     def __init__(self, lr: Any = 0.01, *, clipnorm: float | None = None,
                  clipvalue: float | None = None) -> None:
         cls = type(self).__name__
@@ -128,10 +138,26 @@ class Optimizer:
         lr = self.current_lr
         self.clip_gradients(self._g)
         self.iterations += 1
-        self._update(self._p, self._g, lr)
+        p, g, run = self._p, self._g, self.parallel_for
+        if run is None or type(self)._update_part is Optimizer._update_part \
+                or p.size < 2 * self.parallel_min_chunk:
+            self._update(p, g, lr)
+            return
+        run(lambda a, b: self._update_part(p[a:b], g[a:b], lr, slice(a, b)), p.size,
+            self.parallel_min_chunk)
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float) -> None:  # pragma: no cover
         raise NotImplementedError
+
+    def _update_part(self, p: np.ndarray, g: np.ndarray, lr: float, part: slice | None) -> None:
+        """The update of the elements ``part`` of the buffers (``p``, ``g``: those elements;
+        ``part`` None: the whole buffers).
+
+        Optimisers whose update is element-wise implement it; :meth:`step` then splits a large
+        buffer over :attr:`parallel_for`'s threads. Element-wise, so the result does not depend on
+        the split. Not implemented here: such an optimiser always updates the whole buffer at once.
+        """
+        raise NotImplementedError  # pragma: no cover
 
     # ------------------------------------------------------------------ state
     def get_slot(self, slot: str, name: str) -> np.ndarray:

@@ -28,6 +28,9 @@ class LBFGS:
     History entry ("loss", and "val_loss" with validation data) per iteration. Callbacks see
     each iteration as an epoch; ``model.stop_training = True`` stops it.
 
+    SciPy's settings: ``maxcor = history_size``, ``ftol = tol`` (relative decrease of the loss)
+    and ``gtol = 1000·tol`` (largest gradient entry), ``maxiter = max_iter``.
+
     Use it for small models and smooth losses (regression, small classifiers); not with
     Dropout (a noisy objective breaks the line search).
     """
