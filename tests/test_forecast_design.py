@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from forecast_data import seasonal_series as _series
 from tanul.datasets.weather import WeatherData
 from tanul.forecast import (
     STACK_MEMBERS,
@@ -16,26 +17,10 @@ from tanul.forecast import (
     apply_stack,
     build_samples,
     choose_method,
-    day_of_year,
     fit_stack,
     write_outputs,
 )
 from tanul.forecast.core import simplex_grid
-
-
-def _series(years=5, seed=0):
-    rng = np.random.default_rng(seed)
-    dates = np.datetime64("2000-01-01") + np.arange(365 * years + 1)
-    doy = day_of_year(dates)
-    anomaly = np.zeros(len(dates))
-    for i in range(1, len(dates)):
-        anomaly[i] = 0.8 * anomaly[i - 1] + rng.normal(0, 1.5)
-    temp = 10 - 10 * np.cos(2 * np.pi * doy / 365.25) + anomaly
-    cols = {"A_temp_mean": temp, "A_pressure": 1 + 0.01 * rng.normal(size=len(dates)),
-            "B_temp_mean": np.roll(temp, -1) + rng.normal(0, 1, len(dates))}
-    return WeatherData(dates=dates, columns=cols, city=None, cities=["A", "B"],
-                       units={"A_temp_mean": "°C", "A_pressure": "1000 hPa", "B_temp_mean": "°C"},
-                       source="synthetic")
 
 
 def test_simplex_grid_lists_every_weight_vector_once():

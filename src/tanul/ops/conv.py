@@ -593,20 +593,27 @@ def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
                     blk[:, :, i:hi:sh, j:wj:sw] += c6[:, i, j]
 
     parallel_gemms(work, nblocks)
-    dW_sum = dW_parts.sum(axis=0) if nblocks > 1 else dW_parts[0]
-    db_sum = db_parts.sum(axis=0) if nblocks > 1 else db_parts[0]
-    if dW is None:
-        dW = dW_sum.reshape(W.shape)
-    else:
-        dW[...] = dW_sum.reshape(W.shape)
-    if db is None:
-        db = db_sum
-    else:
-        db[...] = db_sum
+    dW, db = _sum_parts(dW_parts, db_parts, W.shape, dW, db)
     if not need_dx:
         return None, dW, db
     dx = dxp[:, :, ph:ph + H, pw:pw + Wd] if (ph or pw) else dxp
     return dx, dW, db
+
+
+def _sum_parts(dW_parts: np.ndarray, db_parts: np.ndarray, w_shape: tuple, dW, db):
+    """Sum the per-block partial gradients (in block order, so the result does not depend on the
+    thread count) into ``dW``/``db``, or into new arrays when they are None."""
+    dW_sum = dW_parts.sum(axis=0) if len(dW_parts) > 1 else dW_parts[0]
+    db_sum = db_parts.sum(axis=0) if len(db_parts) > 1 else db_parts[0]
+    if dW is None:
+        dW = dW_sum.reshape(w_shape)
+    else:
+        dW[...] = dW_sum.reshape(w_shape)
+    if db is None:
+        db = db_sum
+    else:
+        db[...] = db_sum
+    return dW, db
 
 
 # ---------------------------------------------------------------------------- batch innermost
@@ -764,16 +771,7 @@ def conv2d_backward_chwn(dy: np.ndarray | None, cols: np.ndarray, W: np.ndarray,
                     part[:, r0 + i:r1 + i, j:j + OW] += c6[:, i, j]
 
     parallel_gemms(work, nb)
-    dW_sum = dW_parts.sum(axis=0) if nb > 1 else dW_parts[0]
-    db_sum = db_parts.sum(axis=0) if nb > 1 else db_parts[0]
-    if dW is None:
-        dW = dW_sum.reshape(W.shape)
-    else:
-        dW[...] = dW_sum.reshape(W.shape)
-    if db is None:
-        db = db_sum
-    else:
-        db[...] = db_sum
+    dW, db = _sum_parts(dW_parts, db_parts, W.shape, dW, db)
     if not need_dx:
         return None, dW, db
     parts = [p[:, ph:ph + H, pw:pw + Wd].transpose(3, 0, 1, 2) for p in dx_parts]
