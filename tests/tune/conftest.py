@@ -55,24 +55,76 @@ def run_tune(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     return subprocess.run(tune_cmd(*args), capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def wait_for(predicate, timeout: float, what: str, poll: float = 0.05):
-    """Poll ``predicate()`` until it returns something truthy; fail naming ``what``."""
+def wait_for(predicate, timeout: float, what: str, poll: float = 0.05, proc=None, explain=None):
+    """Poll ``predicate()`` until it returns something truthy; fail naming ``what``.
+
+    ``proc``: the process that should bring the wait to an end; if it exits first, or the time
+    runs out, the failure shows its output (and ``explain()``, e.g. the study's trials), so a
+    failure in CI says what happened instead of only that it timed out.
+    """
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         value = predicate()
         if value:
             return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the process exited (status {proc.returncode}) before {what}"
+                                 f"{_output_of(proc)}{_explained(explain)}")
         time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{_output_of(proc)}"
+                         f"{_explained(explain)}")
+
+
+def _output_of(proc) -> str:
+    if proc is None:
+        return ""
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        out, err = proc.communicate(timeout=30)
+    except (subprocess.SubprocessError, OSError) as exc:
+        return f"\n(its output could not be read: {exc})"
+    return f"\n--- its stdout:\n{out or ''}\n--- its stderr:\n{err or ''}"
+
+
+def _explained(explain) -> str:
+    if explain is None:
+        return ""
+    try:
+        return f"\n--- {explain()}"
+    except Exception as exc:  # a diagnostic must not hide the failure it explains
+        return f"\n--- (could not explain: {exc!r})"
+
+
+def trial_states(storage: str, study: str) -> str:
+    """One line per trial: number, state, epochs reported, worker pid (for failure messages)."""
+    s = optuna.load_study(study_name=study, storage=storage)
+    rows = [f"#{t.number} {t.state.name} epochs={len(t.intermediate_values)} "
+            f"pid={t.user_attrs.get('pid')} retry_of={t.system_attrs.get('failed_trial')}"
+            for t in s.get_trials(deepcopy=False)]
+    return "trials:\n" + ("\n".join(rows) or "(none)")
+
+
+_STUDIES: dict[tuple[str, str], object] = {}
 
 
 def running_trial_with_epochs(storage: str, study: str, epochs: int):
-    """A RUNNING trial that has reported at least ``epochs`` epochs (and its worker's pid)."""
+    """A RUNNING trial that has reported at least ``epochs`` epochs (and its worker's pid).
+
+    The study is opened once and then only re-read: opening it makes a new database engine and
+    checks the schema, which on a loaded machine takes longer than the trial the poll looks for.
+    """
+    s = _STUDIES.get((storage, study))
+    if s is None:
+        try:
+            s = _STUDIES[(storage, study)] = optuna.load_study(study_name=study, storage=storage)
+        except (KeyError, Exception):  # the study is not created yet / the file is locked
+            return None
     try:
-        s = optuna.load_study(study_name=study, storage=storage)
-    except (KeyError, Exception):  # the study is not created yet / the file is locked
+        trials = s.get_trials(deepcopy=False)
+    except Exception:  # SQLite: a writer holds the lock; look again
         return None
-    for t in s.get_trials(deepcopy=False):
+    for t in trials:
         if t.state.name == "RUNNING" and len(t.intermediate_values) >= epochs and "pid" in t.user_attrs:
             return t
     return None

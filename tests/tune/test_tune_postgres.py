@@ -11,22 +11,25 @@ import os
 import signal
 import subprocess
 
-from conftest import optuna, running_trial_with_epochs, tiny_space, tune_cmd, wait_for
+from conftest import optuna, running_trial_with_epochs, tiny_space, trial_states, tune_cmd, wait_for
 
 
 def test_killed_worker_trial_is_failed_and_retried_by_the_survivor(tmp_path, postgres_url):
     out = tmp_path / "run"
     study_name = "pg-kill"
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    # epochs long enough that a trial is surely running when we look; heartbeat 1 s, grace 2 s
+    # a trial of 200 epochs runs for seconds (0.03 s an epoch here, several times that on a loaded
+    # CI machine): one is surely running when we look. Heartbeat 2 s, grace 4 s: a starved but
+    # living worker is not taken for dead.
     parent = subprocess.Popen(
-        tune_cmd("--model", "mlp", "--space", str(tiny_space(tmp_path, epochs=40, batch_size=8)),
-                 "--trials", "5", "--workers", "2", "--out", str(out), "--study", study_name,
-                 "--storage", postgres_url, "--heartbeat", "1", "--pruner", "none", "--seed", "1"),
+        tune_cmd("--model", "mlp", "--space", str(tiny_space(tmp_path, epochs=200, batch_size=8)),
+                 "--trials", "3", "--workers", "2", "--out", str(out), "--study", study_name,
+                 "--storage", postgres_url, "--heartbeat", "2", "--pruner", "none", "--seed", "1"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         running = wait_for(lambda: running_trial_with_epochs(postgres_url, study_name, 2), 180,
-                           "a trial two epochs into its run")
+                           "a trial two epochs into its run", proc=parent,
+                           explain=lambda: trial_states(postgres_url, study_name))
         pid = running.user_attrs["pid"]
         os.kill(pid, signal.SIGKILL)
         stdout, stderr = parent.communicate(timeout=300)
@@ -50,5 +53,5 @@ def test_killed_worker_trial_is_failed_and_retried_by_the_survivor(tmp_path, pos
     survivor = {t.user_attrs["pid"] for t in trials} - {pid}
     assert len(survivor) == 1 and retries[0].user_attrs["pid"] in survivor
     finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
-    assert len(finished) >= 5 and len({t.number for t in trials}) == len(trials)
+    assert len(finished) >= 3 and len({t.number for t in trials}) == len(trials)
     assert (out / "best.json").exists() and f"(retry of #{victim.number})" in stdout

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tanul
-from conftest import optuna, run_tune, running_trial_with_epochs, tiny_space, tune_cmd, wait_for
+from conftest import optuna, run_tune, running_trial_with_epochs, tiny_space, trial_states, tune_cmd, wait_for
 from tanul import datasets
 from tanul.tune import search
 
@@ -121,7 +121,8 @@ def test_ctrl_c_finishes_the_epoch_marks_the_trial_and_exits(tmp_path):
                                      "--trials", "3", "--out", str(out), "--pruner", "none"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        t = wait_for(lambda: running_trial_with_epochs(storage, "tanul-mlp-digits", 1), 120, "a running trial")
+        t = wait_for(lambda: running_trial_with_epochs(storage, "tanul-mlp-digits", 1), 120, "a running trial",
+                     proc=proc, explain=lambda: trial_states(storage, "tanul-mlp-digits"))
         os.kill(proc.pid, signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
