@@ -29,7 +29,7 @@ from tanul.display import ModelSummary, model_html
 from tanul.layers import base as layer_base
 from tanul.layers.activations import Softmax
 from tanul.layers.base import Layer
-from tanul.ops.parallel import blas_single_threaded
+from tanul.ops.parallel import blas_single_threaded, num_threads, parallel_for
 from tanul.parameters import FlatParameters
 from tanul.protocol import FullBatchOptimizer, TrainingDivergedError, model_store
 from tanul.summary import model_repr, summary_text
@@ -209,6 +209,14 @@ class Sequential:
     def _build_optimizer(self) -> None:
         if self.optimizer is not None and hasattr(self.optimizer, "build"):
             self.optimizer.build(self._flat.params, self._flat.grads, self._flat.offsets())
+            # each thread updates the weight blocks whose products it computed (the layers'
+            # param_blocks), so they stay in its core's cache (tanul.ops.matmul); build() dropped
+            # parts of earlier buffers; a runner the user set by hand is left alone
+            opt = self.optimizer
+            if getattr(opt, "parallel_for", 0) is None and num_threads() > 1:
+                parts = self._flat.thread_parts()
+                if parts is not None:
+                    opt.parallel_for, opt.parallel_parts = parallel_for, parts
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None:
@@ -335,12 +343,11 @@ class Sequential:
         return loop.fit_mini_batches(self, x, y, epochs=epochs, initial_epoch=initial_epoch,
                                          batch_size=batch_size, shuffle=shuffle,
                                          validation_data=validation_data, callbacks=cbs,
-                                         image_layers=self._has_conv())
+                                         image_layers=self._runs_threads(training=True))
 
-    def _has_conv(self) -> bool:
-        """Image layers run their own batch-parallel threads (tanul.ops.parallel)."""
-        return any(type(layer).__module__.startswith(("tanul.layers.conv", "tanul.layers.pooling"))
-                   for layer in self.layers)
+    def _runs_threads(self, training: bool) -> bool:
+        """Whether a layer runs its passes on tanul's threads (tanul.ops.parallel)."""
+        return any(layer.runs_threads(training) for layer in self.layers)
 
     # ------------------------------------------------------------------ inference
     def predict(self, x: Any, batch_size: int = 1024) -> np.ndarray:
@@ -354,7 +361,7 @@ class Sequential:
         # threadpoolctl switch, not one per conv layer and batch, and no BLAS threads left
         # spinning after the dense layers while tanul's threads need the cores). One sample:
         # nothing to split, no switch.
-        with blas_single_threaded(n > 1 and self._has_conv()):
+        with blas_single_threaded(n > 1 and self._runs_threads(training=False)):
             if n <= batch_size:
                 return self._forward(x, training=False)
             out = np.empty((n, *self.output_shape), self.dtype)

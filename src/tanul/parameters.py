@@ -54,6 +54,35 @@ class FlatParameters:
                 view.reshape(shape)[...] = g
                 layer.grads[k] = self._grad_views[name] = view.reshape(shape)
 
+    def thread_parts(self) -> list[list[tuple[int, int]]] | None:
+        """Which thread updates which ranges of the buffers, from the layers' ``param_blocks``.
+
+        Part ``j`` holds row block ``j`` of every blocked parameter; the other parameters, runs of
+        neighbours merged into one range (each range costs a dozen NumPy calls), go to the part
+        with the fewest elements so far. ``None`` when no layer computes its parameters in blocks.
+        """
+        blocked, rest = [], []
+        for layer, k, off, shape in self.index.values():
+            bounds = layer.param_blocks().get(k)
+            if bounds is None:
+                stop = off + int(np.prod(shape, dtype=np.int64))
+                if rest and rest[-1][1] == off:
+                    rest[-1] = (rest[-1][0], stop)
+                else:
+                    rest.append((off, stop))
+                continue
+            row = int(np.prod(shape[1:], dtype=np.int64))
+            blocked.append([(off + a * row, off + b * row) for a, b in zip(bounds[:-1], bounds[1:])])
+        if not blocked:
+            return None
+        parts: list[list[tuple[int, int]]] = [[] for _ in range(max(len(b) for b in blocked))]
+        for ranges in blocked:
+            for j, r in enumerate(ranges):
+                parts[j].append(r)
+        for r in rest:
+            min(parts, key=lambda q: sum(b - a for a, b in q)).append(r)
+        return parts
+
     def offsets(self) -> dict[str, tuple[int, tuple[int, ...]]]:
         """``{name: (offset, shape)}``: the layout optimisers use for per-parameter state."""
         return {name: (off, shape) for name, (_, _, off, shape) in self.index.items()}

@@ -91,3 +91,98 @@ def test_a_model_trains_the_same_with_the_runner_handed_over():
         weights.append(model.get_weights())
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- parts handed over by the model
+def parts_runner(calls):
+    """Runs the chunks of range(n) one by one, the last first (any order must do)."""
+    def run(fn, n, min_chunk):
+        calls.append((n, min_chunk))
+        for j in reversed(range(n)):
+            fn(j, j + 1)
+    return run
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_over_given_parts_equals_the_whole_buffer_update(dtype):
+    rng = np.random.default_rng(3)
+    p0 = rng.standard_normal(1000).astype(dtype)
+    grads = [rng.standard_normal(1000).astype(dtype) * 3 for _ in range(4)]
+    result = {}
+    for parts in (None, [[(0, 300), (900, 1000)], [(300, 900)]]):
+        calls = []
+        opt = Adam(lr=0.01)
+        p, g = p0.copy(), np.empty_like(p0)
+        opt.build(p, g)
+        opt.parallel_for, opt.parallel_parts = parts_runner(calls), parts
+        for gk in grads:
+            g[...] = gk
+            opt.step()
+        result[parts is None] = p, opt._state["m"].copy(), opt._state["v"].copy()
+        if parts is not None:
+            assert calls == [(2, 1)] * 4                   # two parts, every step
+    for a, b in zip(result[True], result[False]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_flat_parameters_parts_follow_the_layers_blocks():
+    model = tanul.Sequential([tanul.Dense(256, activation="relu"), tanul.Dense(128, activation="relu"),
+                              tanul.Dense(10)], input_shape=(784,), seed=0)
+    # W0 is 784x256 in two blocks of 392 rows (100,352 entries each); everything after it
+    # (b0 256, W1 32,768, b1 128, W2 1,280, b2 10: 34,442) is one run that goes to the lighter
+    # part (a tie: the first)
+    assert model._flat.thread_parts() == [[(0, 100_352), (200_704, 235_146)], [(100_352, 200_704)]]
+    small = tanul.Sequential([tanul.Dense(8), tanul.Dense(2)], input_shape=(4,))
+    assert small._flat.thread_parts() is None
+
+
+@pytest.fixture
+def two_threads():
+    saved = parallel._state["threads"]
+    parallel.set_num_threads(2)
+    yield
+    parallel.set_num_threads(1)
+    parallel._state["threads"] = saved
+
+
+def test_the_model_hands_its_parts_to_the_optimiser_and_takes_them_back(two_threads):
+    big = tanul.Sequential([tanul.Dense(256), tanul.Dense(3)], input_shape=(300,), seed=0)
+    opt = Adam(lr=0.01)
+    big.compile(optimizer=opt, loss="mse")
+    big._build_optimizer()
+    assert opt.parallel_for is parallel.parallel_for
+    # W0 300x256 in blocks of 150 rows; then b0 256 + W1 256x3 + b1 3 = 1,027 to the first part
+    assert opt.parallel_parts == [[(0, 38_400), (76_800, 77_827)], [(38_400, 76_800)]]
+    small = tanul.Sequential([tanul.Dense(8), tanul.Dense(2)], input_shape=(4,))
+    small.compile(optimizer=opt, loss="mse")        # the same optimiser on a model without blocks
+    small._build_optimizer()
+    assert opt.parallel_for is None and opt.parallel_parts is None
+    mine = Adam(lr=0.01)
+    mine.parallel_for = parts_runner([])            # a runner set by hand is the user's choice
+    big.compile(optimizer=mine, loss="mse")
+    big._build_optimizer()
+    assert mine.parallel_parts is None and mine.parallel_for is not parallel.parallel_for
+
+
+def test_fit_with_blocks_gives_the_same_weights_on_one_thread_and_on_two():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(0)
+    x = rng.random((256, 300)).astype(np.float32)
+    y = rng.integers(0, 3, 256)
+    saved = parallel._state["threads"]
+    weights = {}
+    try:
+        for n in (1, 2):
+            parallel.set_num_threads(n)
+            model = tanul.Sequential([tanul.Dense(256, activation="relu"), tanul.Dense(3)],
+                                     input_shape=(300,), seed=0)
+            model.compile(optimizer=Adam(lr=0.01), loss="cross_entropy")
+            with threadpoolctl.threadpool_limits(1, user_api="blas"):   # OpenBLAS's own count aside
+                model.fit(x, y, epochs=2, batch_size=64, verbose=0)
+            assert (model.optimizer.parallel_parts is not None) == (n == 2)
+            weights[n] = model.get_weights()
+    finally:
+        parallel.set_num_threads(1)
+        parallel._state["threads"] = saved
+    for a, b in zip(weights[1], weights[2]):
+        np.testing.assert_array_equal(a, b)

@@ -102,6 +102,22 @@ class Layer:
         #: on its first layer, whose input gradient nobody needs). Honouring it is optional.
         self.input_grad = True
 
+    # ------------------------------------------------------------------ threads
+    def runs_threads(self, training: bool) -> bool:
+        """Whether the layer's passes run on tanul's own threads (``tanul.ops.parallel``).
+
+        The model then keeps the BLAS library on one thread for the whole ``fit`` (or
+        ``predict``), so that no BLAS thread spins on the core those threads need.
+        """
+        return False
+
+    def param_blocks(self) -> dict[str, tuple[int, ...]]:
+        """``{key: row bounds}``: parameters whose row blocks are computed on separate threads
+        in training, block ``j`` always on thread ``j`` (``tanul.ops.matmul``). The model hands
+        the same blocks to an element-wise optimiser, so that the thread that computed a block's
+        gradient also updates it. Empty by default."""
+        return {}
+
     # ------------------------------------------------------------------ contract
     def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
               dtype: Any = np.float32) -> None:

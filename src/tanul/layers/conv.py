@@ -114,6 +114,10 @@ class Conv2D(Layer):
     ((48, 13, 13), 9264)
     """
 
+    def runs_threads(self, training: bool) -> bool:
+        """Its copies and pooling run batch-parallel on tanul's threads."""
+        return True
+
     def __init__(self, filters: int, kernel_size: int | tuple[int, int], strides: int | tuple[
             int, int] = 1, padding: int | str | tuple[int, int] = 0, use_bias: bool = True,
             activation: Any = None, kernel_initializer: Any = "glorot_uniform",

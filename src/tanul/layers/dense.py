@@ -9,6 +9,7 @@ import numpy as np
 from tanul import initializers, regularizers
 from tanul.layers import activations
 from tanul.layers.base import Layer
+from tanul.ops.matmul import matmul_blocks, matmul_blocks_backward, row_blocks, worth_splitting
 
 __all__ = ["Dense"]
 
@@ -40,6 +41,11 @@ class Dense(Layer):
 
     The mean over the batch is already inside ``dy`` (the loss divides by N).
 
+    In training, weights of at least 65,536 entries are used in two row blocks, each block's
+    products on its own thread (``tanul.ops.matmul``: ``x W = x₀ W₀ + x₁ W₁``); the optimiser
+    updates each block on the thread that computed it (:attr:`row_bounds`). Inference uses the
+    whole product and the BLAS library's threads.
+
     Examples
     --------
     >>> import numpy as np
@@ -67,6 +73,7 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.use_bias = bool(use_bias)
+        self.row_bounds: tuple[int, ...] = ()  # set by build
         reg = regularizers.get(kernel_regularizer)
         if reg is not None:
             self.regularizers["W"] = reg
@@ -97,14 +104,27 @@ class Dense(Layer):
             self.params["b"] = self.bias_initializer(shapes["b"], rng, dtype)
         if self.activation is not None:
             self.activation.build((self.units,), rng, dtype)
+        #: the row bounds of W's blocks in training, ``(0, F_in)`` when W is not split
+        self.row_bounds = row_blocks(shapes["W"])
         super().build(input_shape, rng, dtype)
+
+    def runs_threads(self, training: bool) -> bool:
+        """In training, when W is used in row blocks (inference: the BLAS library's threads)."""
+        return training and len(self.row_bounds) > 2
+
+    def param_blocks(self) -> dict[str, tuple[int, ...]]:
+        return {"W": self.row_bounds} if len(self.row_bounds) > 2 else {}
 
     def output_shape(self, input_shape):
         return (self.units,)
 
     def forward(self, x, training=False):
         self._check_input(x)
-        z = x @ self.params["W"]
+        w = self.params["W"]
+        if training and worth_splitting(self.row_bounds, x.shape[0], w.shape):
+            z = matmul_blocks(x, w, self.row_bounds)
+        else:
+            z = x @ w
         if self.use_bias:
             z += self.params["b"]
         self._cache = x
@@ -115,10 +135,15 @@ class Dense(Layer):
     def backward(self, dy):
         x = self._need_cache()
         dz = dy if self.activation is None else self.activation.backward(dy)
-        np.matmul(x.T, dz, out=self.grads["W"])
+        w = self.params["W"]
+        if worth_splitting(self.row_bounds, x.shape[0], w.shape):
+            dx = matmul_blocks_backward(x, dz, w, self.grads["W"], self.row_bounds, self.input_grad)
+        else:
+            np.matmul(x.T, dz, out=self.grads["W"])
+            dx = dz @ w.T if self.input_grad else None
         if self.use_bias:
             dz.sum(axis=0, out=self.grads["b"])
-        return dz @ self.params["W"].T if self.input_grad else None
+        return dx
 
     def get_config(self):
         return {

@@ -24,6 +24,10 @@ __all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
 class _Pool2D(Layer):
     """Shared bookkeeping of :class:`MaxPool2D` and :class:`AvgPool2D`."""
 
+    def runs_threads(self, training: bool) -> bool:
+        """Its copies and pooling run batch-parallel on tanul's threads."""
+        return True
+
     def __init__(self, pool_size: int | tuple[int, int] = 2,
                  strides: int | tuple[int, int] | None = None,
                  padding: int | str | tuple[int, int] = 0, name: str | None = None) -> None:
@@ -197,6 +201,10 @@ class GlobalAvgPool2D(Layer):
     >>> GlobalAvgPool2D()(np.ones((2, 3, 4, 5))).shape
     (2, 3)
     """
+
+    def runs_threads(self, training: bool) -> bool:
+        """Its copies and pooling run batch-parallel on tanul's threads."""
+        return True
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, _, _ = check_image_shape(self, input_shape)

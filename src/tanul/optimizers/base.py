@@ -57,13 +57,20 @@ class Optimizer:
 
     #: ``run(fn, n, min_chunk)`` calling ``fn(start, stop)`` on chunks of ``range(n)``, possibly on
     #: several threads (``fn`` writes disjoint parts). ``None`` (default): one call on the calling
-    #: thread. Opt-in, e.g. ``opt.parallel_for = tanul.ops.parallel.parallel_for`` (handed over
-    #: by the caller, so this module needs no import of ops). Not the default: on the shared
-    #: 2-core machine it made the MLP benchmark's steps slower, not faster (docs/benchmarks.md).
+    #: thread. The model hands over ``tanul.ops.parallel.parallel_for`` together with
+    #: :attr:`parallel_parts` when a layer computes its weights in row blocks (so this module needs
+    #: no import of ops); set by hand without parts it splits the buffers into contiguous chunks,
+    #: which on the shared 2-core machine made the MLP benchmark slower (docs/benchmarks.md).
     parallel_for: Any = None
     #: Fewest elements a thread gets: below 2 × this a step runs on one thread (a thread hand-off
     #: costs tens of µs; a pass over 65,536 float32 about 5 µs).
     parallel_min_chunk: int = 65536
+    #: ``parts[j]``: the ``(start, stop)`` ranges of the buffers that chunk ``j`` of
+    #: ``run(fn, len(parts), 1)`` updates. ``None`` (default): ``run`` splits the buffers into
+    #: contiguous chunks of at least :attr:`parallel_min_chunk`. The model sets both when a layer
+    #: computes its weights in row blocks on separate threads (``Layer.param_blocks``), so that
+    #: each block is updated by the thread, and in the core cache, that computed its gradient.
+    parallel_parts: list[list[tuple[int, int]]] | None = None
 
     def __init__(self, lr: Any = 0.01, *, clipnorm: float | None = None,
                  clipvalue: float | None = None) -> None:
@@ -96,6 +103,8 @@ class Optimizer:
         if not (params.flags.c_contiguous and grads.flags.c_contiguous):
             raise ValueError(f"{type(self).__name__}: params and grads must be contiguous arrays")
         same = self._p is not None and self._p.shape == params.shape and self._p.dtype == params.dtype
+        if self.parallel_parts is not None:  # they describe the old buffers; a model sets new ones
+            self.parallel_for, self.parallel_parts = None, None
         self._p, self._g = params, grads
         self._index = dict(index) if index is not None else {"param": (0, params.shape)}
         if not same:
@@ -138,10 +147,18 @@ class Optimizer:
         lr = self.current_lr
         self.clip_gradients(self._g)
         self.iterations += 1
-        p, g, run = self._p, self._g, self.parallel_for
+        p, g, run, parts = self._p, self._g, self.parallel_for, self.parallel_parts
         if run is None or type(self)._update_part is Optimizer._update_part \
-                or p.size < 2 * self.parallel_min_chunk:
+                or (parts is None and p.size < 2 * self.parallel_min_chunk):
             self._update(p, g, lr)
+            return
+        if parts is not None:
+            def update_parts(first: int, stop: int) -> None:
+                for j in range(first, stop):
+                    for a, b in parts[j]:
+                        self._update_part(p[a:b], g[a:b], lr, slice(a, b))
+
+            run(update_parts, len(parts), 1)
             return
         run(lambda a, b: self._update_part(p[a:b], g[a:b], lr, slice(a, b)), p.size,
             self.parallel_min_chunk)
