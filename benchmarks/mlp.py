@@ -2,12 +2,15 @@
 
     python benchmarks/mlp.py [--repeats 5] [--threads N] [--batch-sizes 64 128]
                              [--samples 60000] [--markdown out.md] [--cpu] [--tanul-threads N]
+                             [--dist uniform|normal|fashion] [--data FOLDER]
 
 The network: Dense(256, ReLU) -> Dense(128, ReLU) -> Dense(10), softmax cross-entropy on logits,
 Adam(lr=1e-3, betas (0.9, 0.999), eps 1e-8), float32, Glorot-uniform weights and zero biases
-(PyTorch's and scikit-learn's own initialisations otherwise). Data: 60,000 synthetic samples of
-784 values in [0, 1) (an MNIST-sized input) labelled by a random linear teacher, so every
-framework has something to learn; the same seeded data in every process.
+(PyTorch's and scikit-learn's own initialisations otherwise). Data (``--dist``): 60,000 synthetic
+samples of 784 values, uniform in [0, 1) (the default, an MNIST-sized input) or standard normal,
+labelled by a random linear teacher, so every framework has something to learn, the same seeded
+data in every process; or ``fashion``: Fashion-MNIST's 60,000 training images, flattened (from
+``--data``, default the folder Debian's ``dataset-fashion-mnist`` installs).
 
 Contenders, each timed on one epoch of shuffled mini-batches after a short warm-up:
 
@@ -62,14 +65,32 @@ INFER_1_CALLS = 300
 # ======================================================================================
 # data and helpers used inside the workers
 # ======================================================================================
-def make_data(n: int, seed: int = 0):
+DISTS = ("uniform", "normal", "fashion")
+DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def make_data(n: int, seed: int = 0, dist: str = "uniform", data: str | None = None):
+    """``n`` samples of 784 values: ``uniform`` [0, 1) or ``normal`` standard-normal noise labelled
+    by a random linear teacher, or ``fashion``: the first ``n`` Fashion-MNIST training images,
+    flattened (real images: mostly exact zeros, a few bright strokes)."""
     import numpy as np
+    if dist == "fashion":
+        from tanul.datasets import fashion_mnist
+        x, y = fashion_mnist(data or DEBIAN_FASHION, split="train")
+        if n > len(x):
+            raise ValueError(f"--samples {n}: Fashion-MNIST has {len(x)} training images")
+        return np.ascontiguousarray(x[:n].reshape(n, -1), dtype=np.float32), y[:n].astype(np.int64)
     rng = np.random.default_rng(seed)
-    x = rng.random((n, SIZES[0]), dtype=np.float32)
+    if dist == "uniform":
+        x, centre = rng.random((n, SIZES[0]), dtype=np.float32), 0.5
+    elif dist == "normal":
+        x, centre = rng.standard_normal((n, SIZES[0]), dtype=np.float32), 0.0
+    else:
+        raise ValueError(f"unknown --dist {dist!r}: expected one of {', '.join(DISTS)}")
     teacher = rng.standard_normal((SIZES[0], SIZES[-1])).astype(np.float32)
     y = np.empty(n, np.int64)
     for s in range(0, n, 4096):       # in chunks: no temporary the size of x inflates the peak RSS
-        y[s:s + 4096] = np.argmax((x[s:s + 4096] - 0.5) @ teacher, axis=1)
+        y[s:s + 4096] = np.argmax((x[s:s + 4096] - centre) @ teacher, axis=1)
     return x, y
 
 
@@ -263,7 +284,7 @@ def setup_sklearn(x, y, bs, seed):
 
 def worker(args) -> None:
     import numpy as np
-    x, y = make_data(args.samples, seed=0)
+    x, y = make_data(args.samples, seed=0, dist=args.dist, data=args.data)
     if args.worker == "tanul":
         if args.tanul_threads is not None:
             from tanul.ops.parallel import set_num_threads
@@ -383,6 +404,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--markdown", help="also write the Markdown report to this file (atomically)")
     p.add_argument("--json", help="also write the raw measurements and the machine description here")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dist", default="uniform", choices=DISTS,
+                   help="the inputs: uniform or standard-normal noise, or Fashion-MNIST's images")
+    p.add_argument("--data", default=None, help=f"Fashion-MNIST folder (default {DEBIAN_FASHION})")
     p.add_argument("--cpu", action="store_true", help="also report the CPU seconds of each epoch")
     p.add_argument("--tanul-threads", type=int, help="tanul's own threads (TANUL_NUM_THREADS); "
                    "default: --threads")
@@ -402,6 +426,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         extra = []
     extra += ["--parallel-adam"] if args.parallel_adam else []
+    extra += ["--dist", args.dist] + (["--data", args.data] if args.data else [])
     frameworks, missing = available(args.frameworks)
     command = "python benchmarks/mlp.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results = []

@@ -6,8 +6,10 @@ Times, with ``time.process_time`` (CPU seconds of the whole process, all threads
 one ``fit`` step on the benchmark's network: gathering the shuffled batch (``x[idx]``), the
 forward pass, the loss, the backward pass, the Adam step, and a whole ``fit`` epoch on
 ``steps × batch`` samples for the per-batch overhead of the loop (input checks, callbacks, logs).
-Medians over the steps, in microseconds (``--wall``: wall-clock time instead). Run it at a fixed thread count (BLAS threads are set
-through the environment before NumPy is imported).
+Medians over the steps, in microseconds (``--wall``: wall-clock time instead). Run it at a
+fixed thread count (BLAS threads are set through the environment before NumPy is imported).
+The parts are timed outside ``fit``'s single-threaded-BLAS context: at 2 threads, layers that
+run their own threads switch the BLAS per call there; the ``fit / batch`` line is ``fit`` itself.
 """
 
 from __future__ import annotations
