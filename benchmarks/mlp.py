@@ -67,6 +67,9 @@ INFER_1_CALLS = 300
 # ======================================================================================
 DISTS = ("uniform", "normal", "fashion")
 DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
+DATA_WORDS = {"uniform": "synthetic samples (uniform [0, 1) inputs)",
+              "normal": "synthetic samples (standard-normal inputs)",
+              "fashion": "Fashion-MNIST training images"}
 
 
 def make_data(n: int, seed: int = 0, dist: str = "uniform", data: str | None = None):
@@ -342,7 +345,8 @@ def report(results: list[dict], info: dict, args, command: str, missing: list[st
     ref = "torch" if "torch" in fws else None
     out = [f"Command: `{command}`", "", common.machine_markdown(info), ""]
     out.append(f"Network 784-256-128-10 (ReLU), softmax cross-entropy, Adam(lr=1e-3), float32; one epoch "
-               f"of {args.samples:,} synthetic samples in shuffled mini-batches; {args.repeats} repeat(s), "
+               f"of {args.samples:,} {DATA_WORDS[args.dist]} in shuffled mini-batches; "
+               f"{args.repeats} repeat(s), "
                "each framework in its own process, alternating. Times are medians, with the range over "
                "the repeats.")
     for bs in args.batch_sizes:
