@@ -326,7 +326,8 @@ class Forecaster:
         if not dates[0] <= day <= dates[-1]:
             raise ForecastError(f"{src}: --as-of {day} is outside the data ({dates[0]} .. {dates[-1]})")
         cols, units = full_columns(data), _units(data)
-        need = [self.columns_["target"], *self.columns_["own"], *self.columns_["others"]]
+        # the target is the first of the own columns: each column once
+        need = list(dict.fromkeys([self.columns_["target"], *self.columns_["own"], *self.columns_["others"]]))
         missing = [c for c in need if c not in cols]
         if missing:
             raise ForecastError(f"{src}: the forecaster needs the columns {', '.join(missing)}, which the "
