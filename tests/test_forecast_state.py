@@ -227,6 +227,7 @@ def test_unit_checks_name_every_wrong_column():
     with pytest.raises(ForecastError, match="B_temp_mean has median"):
         fc.forecast(_data())
     # only the days up to as-of are compared: a wild column after it is not read
+    fc = _fitted()
     cols = {k: v.copy() for k, v in _data().columns.items()}
     cols["A_temp_mean"][15:] = 1e6
     fc.forecast(_data(cols), as_of="2001-01-15")
