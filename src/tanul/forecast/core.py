@@ -196,7 +196,7 @@ def default_periods(dates: np.ndarray) -> tuple[str, str]:
     training everything earlier. On the weather data (2000-01-01 .. 2010-01-01): 2007-12-31 and
     2008-12-31 (test 2009)."""
     last = np.asarray(dates, dtype="datetime64[D]")[-1]
-    year = int(str((last - 365).astype("datetime64[Y]")))
+    year = int(str((last - 364).astype("datetime64[Y]")))   # last - 364: the 365th day back
     return f"{year - 2}-12-31", f"{year - 1}-12-31"
 
 
