@@ -9,8 +9,14 @@ import struct
 import numpy as np
 import pytest
 
-from tanul.forecast import ForecastConfig, forecast_rows_csv, forecast_table, metrics_markdown, write_outputs
-from tanul.forecast import report
+from tanul.forecast import (
+    ForecastConfig,
+    forecast_rows_csv,
+    forecast_table,
+    metrics_markdown,
+    report,
+    write_outputs,
+)
 
 METHODS = ["issued", "shrunk", "stacked", "network", "ridge", "ridge_anomaly", "climatology", "persistence"]
 # each method's error on every sample, so that every column of predictions_h*.csv differs

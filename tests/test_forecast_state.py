@@ -431,7 +431,7 @@ def test_save_replaces_a_forecaster_folder_and_refuses_others(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine"]     # no temporary folders left
     # a failure half-way leaves no temporary folder and the old forecaster in place
     fc.horizons_[3]["networks"] = ["not a model"]
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         fc.save(tmp_path / "empty")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine"]
     assert Forecaster.load(tmp_path / "empty").horizons_[3]["method"] == "shrunk"
