@@ -294,6 +294,7 @@ def test_plots_show_the_test_period(result, tmp_path, monkeypatch):
 
     fig = figs["predicted_vs_observed.png"]
     assert tuple(fig.get_size_inches()) == pytest.approx((10, 5.2))
+    assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
     axes = fig.axes
     assert len(axes) == 2
     for ax, h in zip(axes, (1, 7)):
@@ -301,6 +302,8 @@ def test_plots_show_the_test_period(result, tmp_path, monkeypatch):
         test = r["split"]["test"]
         assert ax.get_title() == f"{h} day(s) ahead, test period" and ax.get_ylabel() == "°C"
         observed, issued, clim = ax.get_lines()
+        for line in (observed, issued, clim):       # against the test period's target dates
+            np.testing.assert_array_equal(line.get_xdata(), r["samples"]["target_dates"][test])
         np.testing.assert_array_equal(observed.get_ydata(), r["samples"]["y"][test])
         np.testing.assert_array_equal(issued.get_ydata(), r["predictions"]["issued"][test])
         np.testing.assert_array_equal(clim.get_ydata(), r["predictions"]["climatology"][test])
@@ -318,6 +321,7 @@ def test_plots_show_the_test_period(result, tmp_path, monkeypatch):
 
     fig = figs["error_by_month.png"]
     assert tuple(fig.get_size_inches()) == pytest.approx((8, 4))
+    assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
     (ax,) = fig.axes
     assert ax.get_title() == "Error by month (test period)" and ax.get_xlabel() == "month of the target date"
     assert ax.get_ylabel() == "issued forecast's MAE (°C)"

@@ -1,0 +1,204 @@
+"""``tanul forecast``'s options and its ``--from`` path (a saved forecaster, no training), with a
+forecaster whose state is written by hand: fast, and every printed and written value worked out."""
+
+import argparse
+
+import numpy as np
+import pytest
+
+import tanul
+from tanul.cli import main
+from tanul.forecast import ForecastConfig, ForecastError, Forecaster, add_arguments
+from tanul.forecast.command import _truncate, load_data
+
+OPTIONS = [  # option, dest, default, help (what `tanul forecast --help` shows)
+    ("--city", "city", "BUDAPEST", "a place of the weather data (default BUDAPEST)"),
+    ("--horizons", "horizons", None, "days ahead (default 1 7 30)"),
+    ("--data", "data", None, "the weather CSV (or its folder); default: download"),
+    ("--csv", "csv", None, "your own daily series (see --date-column ... --inputs)"),
+    ("--date-column", "date_column", "date", "--csv: the date column (default 'date')"),
+    ("--temp-column", "temp_column", "temperature",
+     "--csv: the daily mean temperature column in °C (default 'temperature')"),
+    ("--sep", "sep", ",", "--csv: field separator (default ','; ';' for semicolon-separated exports)"),
+    ("--date-format", "date_format", None, "--csv: strptime format, e.g. %%Y.%%m.%%d (default YYYY-MM-DD or YYYYMMDD)"),
+    ("--decimal", "decimal", ".", "--csv: decimal mark, '.' or ','"),
+    ("--inputs", "inputs", None, "--csv: further numeric columns used as inputs"),
+    ("--as-of", "as_of", None,
+     "issue the forecast as of this date, reading nothing after it (default: the last day of the data)"),
+    ("--from", "from_dir", None,
+     "a saved forecaster (the --out folder of an earlier run): forecast without training"),
+    ("--out", "out", "runs/forecast", None),
+    ("--seed", "seed", 0, None),
+    ("--epochs", "epochs", None, "maximum epochs per network"),
+    ("--ensemble", "ensemble", None, "networks averaged per horizon"),
+    ("--lags", "lags", None, "days of the place's own variables per sample"),
+    ("--train-end", "train_end", None, "last training target date (default: see docs)"),
+    ("--val-end", "val_end", None, "last validation target date"),
+    ("--no-plots", "no_plots", False, None),
+]
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="tanul forecast")
+    add_arguments(p)
+    return p
+
+
+def test_options_defaults_and_help():
+    actions = _parser()._actions[1:]
+    assert [(a.option_strings, a.dest, a.default, a.help) for a in actions] == [
+        ([o], d, v, h) for o, d, v, h in OPTIONS]
+    args = _parser().parse_args(["--horizons", "1", "7", "--inputs", "a", "b", "--seed", "3", "--epochs", "5",
+                                 "--ensemble", "2", "--lags", "4", "--no-plots", "--from", "dir"])
+    assert args.horizons == [1, 7] and args.inputs == ["a", "b"] and args.no_plots is True
+    assert (args.seed, args.epochs, args.ensemble, args.lags, args.from_dir) == (3, 5, 2, 4, "dir")
+    for opt in ("--seed", "--epochs", "--ensemble", "--lags", "--horizons"):
+        with pytest.raises(SystemExit):
+            _parser().parse_args([opt, "x"])
+    assert _parser().parse_args([]).no_plots is False
+    text = _parser().format_help()
+    assert "%Y.%m.%d" in text and "--csv: the daily mean temperature column in °C" in text
+
+
+# ---------------------------------------------------------------------- a saved single-place forecaster
+DAYS = np.datetime64("2001-01-01") + np.arange(30)
+CSV_OPTS = {"date_column": "date", "temperature_column": "temperature", "sep": ",", "date_format": None,
+            "decimal": ".", "inputs": ["pressure"]}
+
+
+def _saved(tmp_path, extra=None, val_end="2001-01-20"):
+    """City A, 2-day horizon, lags 1, inputs temperature and pressure; issues ridge = T(t)."""
+    names = ["A_temp_mean(t)", "A_pressure(t)", "sin_doy(t)", "cos_doy(t)", "sin_doy(t+2)", "cos_doy(t+2)"]
+    fc = Forecaster(city="A", horizons=(2,), lags=1, variables=("temp_mean", "pressure"), val_end=val_end,
+                    train_end="2001-01-10", extra={"csv": CSV_OPTS} if extra is None else extra)
+    net = tanul.Sequential([tanul.Dense(1)], seed=0, input_shape=(6,), name="forecaster")
+    fc.horizons_[2] = {
+        "feature_names": names, "columns": {"target": "A_temp_mean", "own": ["A_temp_mean", "A_pressure"],
+                                            "others": []},
+        "x_mean": np.zeros(6), "x_scale": np.ones(6), "y_mean": 0.0, "y_scale": 1.0, "climatology": np.full(366, 1.0),
+        "ridge_w": np.eye(6)[0], "ridge_b": 0.0, "ridge_alpha": 1.0, "ridge_anomaly_w": np.zeros(6),
+        "ridge_anomaly_b": 0.0, "ridge_anomaly_alpha": 1.0, "networks": [net], "best_epochs": [1], "shrink": 0.0,
+        "stack": {"ridge": 1.0}, "stack_keep": 1.0, "method": "ridge", "offsets": {"80": (-1.0, 1.0), "95": (-2.0, 2.0)},
+        "interval_scale": np.ones(366), "val_mae": {}, "val_gain_p05": {}}
+    fc.columns_ = {"target": "A_temp_mean", "own": ["A_temp_mean", "A_pressure"], "others": [],
+                   "stats": {"A_temp_mean": {"unit": "°C", "median": 15.0, "std": 9.0},
+                             "A_pressure": {"unit": "", "median": 1000.0, "std": 5.0}},
+                   "trained_on": "2001-01-01 .. 2001-01-30", "source": "a.csv", "last_training_target": val_end}
+    run = tmp_path / "run"
+    fc.save(run / "forecaster")
+    return run
+
+
+def _csv(tmp_path, name="new.csv", days=DAYS, sep=",", pressure=True):
+    lines = ["date" + sep + "temperature" + (sep + "pressure" if pressure else "")]
+    for k, d in enumerate(days):
+        lines.append(f"{d}{sep}{k + 1}.0" + (f"{sep}{1000 + k % 3}" if pressure else ""))
+    f = tmp_path / name
+    f.write_text("\n".join(lines) + "\n")
+    return f
+
+
+def test_from_a_saved_forecaster_as_of_a_date(tmp_path, capsys):
+    run, f = _saved(tmp_path), _csv(tmp_path)
+    out = tmp_path / "out"
+    assert main(["forecast", "--from", str(run), "--csv", str(f), "--as-of", "2001-01-10", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    # ridge = T(t) = 10 on 10 January (the 10th row); the interval offsets ±1, ±2; observed T(12 Jan) = 12
+    assert (out / "forecast.csv").read_text() == (
+        "issued,horizon,target_date,forecast,lower_80,upper_80,lower_95,upper_95,method,climatology,observed\n"
+        "2001-01-10,2,2001-01-12,10.00,9.00,11.00,8.00,12.00,ridge,1.00,12.00\n")
+    assert printed.splitlines()[:2] == [
+        f"Forecaster from {run} (2001-01-01 .. 2001-01-30), data {f}",
+        "note: the forecaster was fitted on targets up to 2001-01-20, after --as-of: a hindcast, not an honest "
+        "forecast"]
+    assert "| 2 d | 2001-01-12 | 10.0 | 9.0 .. 11.0 | 8.0 .. 12.0 | ridge | 1.0 | 12.0 |" in printed
+    assert "Forecast for A issued as of 2001-01-10" in printed
+    assert printed.rstrip().endswith(f"Wrote: {out / 'forecast.csv'}")
+    # as of the last day, after the validation targets: no hindcast note; the target is not in the data
+    assert main(["forecast", "--from", str(run), "--csv", str(f), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "hindcast" not in printed
+    assert (out / "forecast.csv").read_text().splitlines()[1] == (
+        "2001-01-30,2,2001-02-01,30.00,29.00,31.00,28.00,32.00,ridge,1.00,")
+    # as of the last validation target itself: still a hindcast
+    main(["forecast", "--from", str(run), "--csv", str(f), "--as-of", "2001-01-20", "--out", str(out)])
+    assert "a hindcast" in capsys.readouterr().out
+
+
+def test_from_reads_the_saved_csv_options_and_notes(tmp_path, capsys):
+    run = _saved(tmp_path)
+    days = np.concatenate([DAYS[:12], DAYS[13:]])          # 13 January missing: interpolated, with a note
+    f = _csv(tmp_path, "semi.csv", days=days, sep=";")
+    out = tmp_path / "o"
+    assert main(["forecast", "--from", str(run), "--csv", str(f), "--sep", ";", "--as-of", "2001-01-14",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0] == "note: temp_mean: interpolated 1 missing day(s) 2001-01-13"
+    # the file's 14 January is its 13th row (13.0); 16 January its 15th (15.0)
+    assert (out / "forecast.csv").read_text().splitlines()[1] == (
+        "2001-01-14,2,2001-01-16,13.00,12.00,14.00,11.00,15.00,ridge,1.00,15.00")
+    # the saved inputs are required (pressure), so a file without them is refused, naming the column
+    bare = _csv(tmp_path, "bare.csv", pressure=False)
+    assert main(["forecast", "--from", str(run), "--csv", str(bare), "--out", str(out)]) == 2
+    assert "no column 'pressure'" in capsys.readouterr().err
+    # trained on a CSV: the new observations must be given
+    with pytest.raises(ForecastError, match=r"run: this forecaster was trained on a --csv series; give the new "
+                                            r"observations with --csv FILE$"):
+        tanul.forecast.run_command(_parser().parse_args(["--from", str(run)]))
+
+
+def test_load_data_and_truncate(tmp_path):
+    f = _csv(tmp_path)
+    args = _parser().parse_args(["--csv", str(f), "--inputs", "pressure"])
+    data, opts = load_data(args)
+    assert opts == CSV_OPTS and data.city == "CUSTOM" and list(data.columns) == ["temp_mean", "pressure"]
+    data, _ = load_data(_parser().parse_args(["--csv", str(f)]), {"city": "x", "inputs": ["pressure"]})
+    assert data.city == "X" and list(data.columns) == ["temp_mean", "pressure"]
+    data, opts = load_data(_parser().parse_args(["--csv", str(f)]))
+    assert list(data.columns) == ["temp_mean"] and opts["inputs"] == ()
+    with pytest.raises(ForecastError, match=r"^--inputs goes with --csv \(the weather data brings its own "
+                                            r"variables\)$"):
+        load_data(_parser().parse_args(["--inputs", "pressure"]))
+    cut = _truncate(data, np.datetime64("2001-01-05"))
+    assert cut.dates.tolist() == DAYS[:5].tolist() and cut.columns["temp_mean"].tolist() == [1.0, 2, 3, 4, 5]
+    assert (cut.city, cut.cities, cut.units, cut.source, cut.notes) == (
+        data.city, data.cities, data.units, data.source, data.notes)
+    assert len(_truncate(data, DAYS[0])) == 1 and len(_truncate(data, DAYS[-1])) == 30
+    for day in ("2000-12-31", "2001-01-31"):
+        with pytest.raises(ForecastError, match=rf"^{f}: --as-of {day} is outside the data \(2001-01-01 \.\. "
+                                                r"2001-01-30\)$"):
+            _truncate(data, np.datetime64(day))
+
+
+def test_training_arguments_reach_the_config(tmp_path, monkeypatch, capsys):
+    """What run_command hands to the Forecaster, and what it does with the result (fit replaced)."""
+    f = _csv(tmp_path)
+    seen = {}
+
+    def fake_fit(self, data, verbose=0):
+        seen.update(config=self.config, data=data, verbose=verbose)
+        raise ForecastError("stop here")
+
+    monkeypatch.setattr(Forecaster, "fit", fake_fit)
+    argv = ["forecast", "--csv", str(f), "--inputs", "pressure", "--epochs", "4", "--ensemble", "2", "--lags", "3",
+            "--horizons", "2", "5", "--train-end", "2001-01-10", "--val-end", "2001-01-20", "--seed", "7",
+            "--as-of", "2001-01-25"]
+    assert main(argv) == 2
+    cfg = seen["config"]
+    assert isinstance(cfg, ForecastConfig) and seen["verbose"] == 1
+    assert (cfg.city, cfg.seed, cfg.epochs, cfg.ensemble, cfg.lags, cfg.horizons) == ("CUSTOM", 7, 4, 2, 3, (2, 5))
+    assert (cfg.train_end, cfg.val_end) == ("2001-01-10", "2001-01-20")
+    assert cfg.variables == ("temp_mean", "pressure") and cfg.extra == {"csv": CSV_OPTS}
+    assert seen["data"].dates[-1] == np.datetime64("2001-01-25")        # training sees nothing after --as-of
+    out = capsys.readouterr()
+    assert out.out.splitlines()[0] == ("Forecasting CUSTOM's daily mean temperature 2, 5 day(s) ahead (25 days, "
+                                       "2001-01-01 .. 2001-01-25)")
+    assert "stop here" in out.err
+    # nothing given: the config's own defaults (not None)
+    main(["forecast", "--csv", str(f)])
+    cfg = seen["config"]
+    default = ForecastConfig()
+    assert (cfg.epochs, cfg.ensemble, cfg.lags, cfg.horizons) == (default.epochs, default.ensemble, default.lags,
+                                                                  default.horizons)
+    assert cfg.train_end is None and cfg.variables == ("temp_mean",) and cfg.seed == 0
+    assert seen["data"].dates[-1] == DAYS[-1]
