@@ -8,7 +8,7 @@ import pytest
 
 import tanul
 from tanul.cli import main
-from tanul.forecast import ForecastConfig, ForecastError, Forecaster, add_arguments
+from tanul.forecast import ForecastConfig, Forecaster, ForecastError, add_arguments
 from tanul.forecast.command import _truncate, load_data
 
 OPTIONS = [  # option, dest, default, help (what `tanul forecast --help` shows)
