@@ -362,9 +362,13 @@ def test_check_series_names_the_rows_and_the_constant():
     ({"train_end": "2001-13-01"}, r"train_end: expected a date YYYY-MM-DD, got '2001-13-01'"),
     ({"val_end": "x"}, r"val_end: expected a date YYYY-MM-DD, got 'x'"),
     ({"test_end": "2001-02-30"}, r"test_end: expected a date YYYY-MM-DD, got '2001-02-30'"),
+    ({"train_end": "2001-01-02", "val_end": "2001-01-02"},
+     r"ForecastConfig: expected train_end < val_end, got 2001-01-02 and 2001-01-02"),
+    ({"train_end": "2001-01-03", "val_end": "2001-01-02"}, r"ForecastConfig: expected train_end < val_end, got "
+                                                           r"2001-01-03 and 2001-01-02"),
 ])
 def test_config_messages(kw, message):
-    prefix = "" if kw.keys() & {"train_end", "val_end", "test_end"} else "ForecastConfig: "
+    prefix = "" if message.startswith(("train_end", "val_end", "test_end", "ForecastConfig")) else "ForecastConfig: "
     with pytest.raises(ForecastError, match=f"^{prefix}{message}$"):
         ForecastConfig(**kw)
 
@@ -383,4 +387,6 @@ def test_config_accepts_the_boundaries_and_normalises():
     assert cfg.medium_members == ("network",) and cfg.stack_keep == (1.0, 0.0, 0.0)
     assert all(type(k) is float for k in cfg.stack_keep)
     assert cfg.train_end == "2001-01-05" and cfg.val_end == "2002-01-05" and cfg.test_end is None
+    assert ForecastConfig(train_end="2001-01-01", val_end="2001-01-02").val_end == "2001-01-02"
+    assert ForecastConfig(train_end="2001-01-03").val_end is None and ForecastConfig(val_end="2001-01-03").train_end is None
     assert ForecastConfig().other_variables is None and ForecastConfig().long_means is None
