@@ -163,6 +163,8 @@ def test_load_data_and_truncate(tmp_path):
     assert cut.dates.tolist() == DAYS[:5].tolist() and cut.columns["temp_mean"].tolist() == [1.0, 2, 3, 4, 5]
     assert (cut.city, cut.cities, cut.units, cut.source, cut.notes) == (
         data.city, data.cities, data.units, data.source, data.notes)
+    holey, _ = load_data(_parser().parse_args(["--csv", str(_csv(tmp_path, "h.csv", days=np.delete(DAYS, 3)))]))
+    assert _truncate(holey, DAYS[9]).notes == holey.notes == ["temp_mean: interpolated 1 missing day(s) 2001-01-04"]
     assert len(_truncate(data, DAYS[0])) == 1 and len(_truncate(data, DAYS[-1])) == 30
     for day in ("2000-12-31", "2001-01-31"):
         with pytest.raises(ForecastError, match=rf"^{f}: --as-of {day} is outside the data \(2001-01-01 \.\. "

@@ -227,7 +227,8 @@ def test_columns_stats_and_the_verbose_lines(fitted):
     assert cols["trained_on"] == "2000-01-01 .. 2004-12-30" and cols["source"] == "synthetic"
     assert cols["last_training_target"] == "2003-12-31" and fc.result_["source"] == "synthetic"
     assert fc.result_["config"] is fc.config and "notes" not in fc.result_
-    assert all(fc.result_["horizons"][h]["seconds"] > 0 for h in (1, 3))
+    # the time each horizon took (a sanity range, not a speed test: the fit takes about a second)
+    assert all(0 < fc.result_["horizons"][h]["seconds"] < 3600 for h in (1, 3))
     lines = printed.splitlines()
     assert len(lines) == 2
     for line, h in zip(lines, (1, 3)):
@@ -240,7 +241,7 @@ def test_columns_stats_and_the_verbose_lines(fitted):
                 f"{mae['ridge']}  climatology {mae['climatology']}  persistence {mae['persistence']} °C  (best epochs "
                 f"{res['best_epochs']}, ")
         assert line.startswith(head), (line, head)
-        assert re.fullmatch(r"\d+ s\)", line[len(head):])
+        assert re.fullmatch(r"\d+ s\)", line[len(head):]) and int(line[len(head):].split()[0]) < 3600
 
 
 def test_a_single_place_short_series_names_its_city_and_notes_the_early_stopping(capsys):
