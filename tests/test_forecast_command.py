@@ -66,26 +66,29 @@ CSV_OPTS = {"date_column": "date", "temperature_column": "temperature", "sep": "
             "decimal": ".", "inputs": ["pressure"]}
 
 
-def _saved(tmp_path, extra=None, val_end="2001-01-20"):
-    """City A, 2-day horizon, lags 1, inputs temperature and pressure; issues ridge = T(t)."""
-    names = ["A_temp_mean(t)", "A_pressure(t)", "sin_doy(t)", "cos_doy(t)", "sin_doy(t+2)", "cos_doy(t+2)"]
-    fc = Forecaster(city="A", horizons=(2,), lags=1, variables=("temp_mean", "pressure"), val_end=val_end,
+def _hand_built(city="A", extra=None, val_end="2001-01-20"):
+    """One place, 2-day horizon, lags 1, inputs temperature and pressure; issues ridge = T(t)."""
+    T, P = f"{city}_temp_mean", f"{city}_pressure"
+    names = [f"{T}(t)", f"{P}(t)", "sin_doy(t)", "cos_doy(t)", "sin_doy(t+2)", "cos_doy(t+2)"]
+    fc = Forecaster(city=city, horizons=(2,), lags=1, variables=("temp_mean", "pressure"), val_end=val_end,
                     train_end="2001-01-10", extra={"csv": CSV_OPTS} if extra is None else extra)
     net = tanul.Sequential([tanul.Dense(1)], seed=0, input_shape=(6,), name="forecaster")
     fc.horizons_[2] = {
-        "feature_names": names, "columns": {"target": "A_temp_mean", "own": ["A_temp_mean", "A_pressure"],
-                                            "others": []},
+        "feature_names": names, "columns": {"target": T, "own": [T, P], "others": []},
         "x_mean": np.zeros(6), "x_scale": np.ones(6), "y_mean": 0.0, "y_scale": 1.0, "climatology": np.full(366, 1.0),
         "ridge_w": np.eye(6)[0], "ridge_b": 0.0, "ridge_alpha": 1.0, "ridge_anomaly_w": np.zeros(6),
         "ridge_anomaly_b": 0.0, "ridge_anomaly_alpha": 1.0, "networks": [net], "best_epochs": [1], "shrink": 0.0,
         "stack": {"ridge": 1.0}, "stack_keep": 1.0, "method": "ridge", "offsets": {"80": (-1.0, 1.0), "95": (-2.0, 2.0)},
         "interval_scale": np.ones(366), "val_mae": {}, "val_gain_p05": {}}
-    fc.columns_ = {"target": "A_temp_mean", "own": ["A_temp_mean", "A_pressure"], "others": [],
-                   "stats": {"A_temp_mean": {"unit": "°C", "median": 15.0, "std": 9.0},
-                             "A_pressure": {"unit": "", "median": 1000.0, "std": 5.0}},
+    fc.columns_ = {"target": T, "own": [T, P], "others": [],
+                   "stats": {T: {"unit": "°C", "median": 15.0, "std": 9.0}, P: {"unit": "", "median": 1000.0, "std": 5.0}},
                    "trained_on": "2001-01-01 .. 2001-01-30", "source": "a.csv", "last_training_target": val_end}
+    return fc
+
+
+def _saved(tmp_path, extra=None, val_end="2001-01-20"):
     run = tmp_path / "run"
-    fc.save(run / "forecaster")
+    _hand_built("A", extra, val_end).save(run / "forecaster")
     return run
 
 
@@ -204,3 +207,87 @@ def test_training_arguments_reach_the_config(tmp_path, monkeypatch, capsys):
                                                                   default.horizons)
     assert cfg.train_end is None and cfg.variables == ("temp_mean",) and cfg.seed == 0
     assert seen["data"].dates[-1] == DAYS[-1]
+
+
+def _result(cfg, data):
+    """A run's result for the 2-day horizon of _hand_built on ``data`` (every method: y + a constant)."""
+    c = data.city
+    temp, pres = data.columns["temp_mean"], data.columns["pressure"]
+    dates = data.dates[:-2]
+    td = dates + 2
+    y = temp[2:]
+    preds = {m: y + k / 4 for k, m in enumerate(["issued", "shrunk", "stacked", "network", "ridge",
+                                                  "ridge_anomaly", "climatology", "persistence"])}
+    bands = {"lower_80": y - 1, "upper_80": y + 1, "lower_95": y - 2, "upper_95": y + 2}
+    split = {"train": td <= np.datetime64("2001-01-10"),
+             "val": (td > np.datetime64("2001-01-10")) & (td <= np.datetime64("2001-01-20"))}
+    split["test"] = ~(split["train"] | split["val"])
+    h2 = {"samples": {"dates": dates, "target_dates": td, "y": y, "x": np.column_stack([temp[:-2], pres[:-2]]),
+                      "feature_names": [f"{c}_temp_mean(t)", f"{c}_pressure(t)"]},
+          "split": split, "predictions": preds, "bands": bands, "method": "ridge", "shrink": 0.0,
+          "history": {"loss": [2.0, 1.0], "val_loss": [3.0, 2.5]}}
+    metrics = [{"horizon": 2, "method": m, "split": part, "mae": 1.0 + k, "rmse": 2.0 + k, "skill_vs_persistence": 0.1,
+                "skill_vs_climatology": 0.2, "chosen": "ridge" if m == "issued" else "",
+                "coverage_80": 0.75 if m == "issued" else "", "coverage_95": 1.0 if m == "issued" else ""}
+               for part in ("val", "test") for k, m in enumerate(["issued", "network", "ridge", "climatology",
+                                                                  "persistence"])]
+    return {"config": cfg, "horizons": {2: h2}, "metrics": metrics, "skill": [], "source": data.source}
+
+
+def test_training_path_issues_from_the_full_data_and_writes_everything(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    f = _csv(tmp_path)
+
+    def fake_fit(self, data, verbose=0):
+        built = _hand_built(data.city)
+        self.horizons_, self.columns_ = built.horizons_, built.columns_
+        self.result_ = _result(self.config, data)
+        return self
+
+    monkeypatch.setattr(Forecaster, "fit", fake_fit)
+    out = tmp_path / "out"
+    fast = ["--lags", "1", "--horizons", "2"]
+    assert main(["forecast", "--csv", str(f), "--inputs", "pressure", "--as-of", "2001-01-25", "--out", str(out), *fast]) == 0
+    # trained on the days up to 25 January; issued as of that day, the observed value looked up in the full file
+    assert (out / "forecast.csv").read_text().splitlines()[1] == (
+        "2001-01-25,2,2001-01-27,25.00,24.00,26.00,23.00,27.00,ridge,1.00,27.00")
+    assert (out / "forecaster" / "forecaster.json").is_file()
+    assert Forecaster.load(out).horizons_[2]["method"] == "ridge"
+    assert "## Forecast" in (out / "metrics.md").read_text(encoding="utf-8")
+    assert (out / "predicted_vs_observed.png").is_file() and (out / "learning_curves_h2.png").is_file()
+    assert (out / "samples_h2.csv").read_text().splitlines()[1] == "2001-01-01,2001-01-03,train,3.0,1.0,1000.0"
+    printed = capsys.readouterr().out
+    assert "| issued | 1.00 | 2.00 |" in printed and "Issued: 2 d ridge." in printed
+    assert "| 2 d | 2001-01-27 | 25.0 | 24.0 .. 26.0 | 23.0 .. 27.0 | ridge | 1.0 | 27.0 |" in printed
+    tail = printed[printed.index("Wrote:"):].splitlines()
+    assert tail[0] == "Wrote:" and f"  {out / 'forecast.csv'}" in tail and f"  {out / 'forecaster'}" in tail
+    assert f"  {out / 'error_by_month.png'}" in tail and len(tail) == 1 + 12    # 9 files and folders, 3 figures
+    # --no-plots: no figure
+    out2 = tmp_path / "out2"
+    assert main(["forecast", "--csv", str(f), "--inputs", "pressure", "--out", str(out2), "--no-plots", *fast]) == 0
+    assert not list(out2.glob("*.png")) and (out2 / "forecast.csv").read_text().splitlines()[1].startswith(
+        "2001-01-30,2,2001-02-01,30.00,")
+
+
+def test_weather_data_places(tmp_path, monkeypatch, capsys):
+    days = np.datetime64("2001-01-01") + np.arange(5)
+    lines = ["DATE,MONTH,A_temp_mean,B_temp_mean"] + [f"{str(d).replace('-', '')},1,{k}.5,{k}.25"
+                                                     for k, d in enumerate(days)]
+    f = tmp_path / "w.csv"
+    f.write_text("\n".join(lines) + "\n")
+    assert main(["forecast", "--data", str(f), "--city", "nowhere"]) == 2
+    assert capsys.readouterr().err.strip().endswith("unknown city 'nowhere'; known: A, B")
+    seen = {}
+
+    def fake_fit(self, data, verbose=0):
+        seen.update(city=self.config.city, data=data)
+        raise ForecastError("stop here")
+
+    monkeypatch.setattr(Forecaster, "fit", fake_fit)
+    assert main(["forecast", "--data", str(f), "--city", "b"]) == 2
+    assert seen["city"] == "B" and seen["data"].city is None and seen["data"].cities == ["A", "B"]
+    assert seen["data"].columns["B_temp_mean"].tolist() == [0.25, 1.25, 2.25, 3.25, 4.25]
+    assert capsys.readouterr().out.splitlines()[0] == ("Forecasting B's daily mean temperature 1, 7, 30 day(s) ahead "
+                                                       "(5 days, 2001-01-01 .. 2001-01-05)")
+    data, opts = load_data(_parser().parse_args(["--data", str(f)]))
+    assert opts is None and data.source == str(f) and list(data.columns) == ["A_temp_mean", "B_temp_mean"]
