@@ -435,3 +435,19 @@ def test_save_replaces_a_forecaster_folder_and_refuses_others(tmp_path):
         fc.save(tmp_path / "empty")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine"]
     assert Forecaster.load(tmp_path / "empty").horizons_[3]["method"] == "shrunk"
+
+
+def test_small_helpers_on_duck_typed_data():
+    from types import SimpleNamespace
+
+    from tanul.forecast.forecaster import _json_default, _units, _where
+
+    assert _where(SimpleNamespace()) == "the data" and _where(SimpleNamespace(source="")) == "the data"
+    assert _where(SimpleNamespace(source="f.csv")) == "f.csv"
+    assert _units(SimpleNamespace(city=None)) == {} and _units(SimpleNamespace(city="X", units=None)) == {}
+    assert _units(SimpleNamespace(city="X", units={"t": "°C"})) == {"X_t": "°C"}
+    assert _units(SimpleNamespace(city=None, units={"A_t": "K"})) == {"A_t": "K"}
+    assert _json_default(np.float32(1.5)) == 1.5 and type(_json_default(np.int64(2))) is int
+    assert _json_default((1, 2)) == [1, 2] and _json_default(np.array([3.0])) == [3.0]
+    with pytest.raises(TypeError, match="^cannot write object to JSON$"):
+        _json_default(object())
