@@ -9,6 +9,7 @@ from tanul.forecast import (
     STACK_MEMBERS,
     ForecastConfig,
     ForecastError,
+    apply_stack,
     build_samples,
     climatology_table,
     coverage,
@@ -172,6 +173,13 @@ def test_simplex_grid_and_fit_stack_details():
     with pytest.raises(ForecastError, match=r"^fit_stack: expected 200 \(> 0\) predictions per member, got 3$"):
         fit_stack(p[0], {"a": p[0][:3]})
     assert fit_stack([1.0, 2.0], {"a": [1, 2], "b": [0, 0]}) == {"a": 1.0, "b": 0.0}    # lists are arrays
+
+
+def test_apply_stack_by_hand():
+    preds = {"a": [0, 4], "b": [4.0, 2.0], "c": [100, 100]}
+    got = apply_stack({"a": 0.25, "b": 0.75}, preds)            # c is not a member: not read
+    assert got.shape == (2,) and got.dtype == np.float64 and got.tolist() == [3.0, 2.5]
+    assert apply_stack({"b": 1.0}, preds).tolist() == [4.0, 2.0]
 
 
 def test_scores_skill_and_coverage_by_hand():
