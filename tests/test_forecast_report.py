@@ -69,6 +69,8 @@ SKILL = [
      "high_90": float("nan")},
     {"horizon": 1, "method": "issued", "baseline": "network", "skill": 0.0, "low_90": 0.0, "high_90": 0.0},
     {"horizon": 7, "method": "issued", "baseline": "persistence", "skill": -0.25, "low_90": -0.5, "high_90": 0.01},
+    {"horizon": 1, "method": "issued", "baseline": "ridge", "skill": 0.05, "low_90": 0.01, "high_90": 0.09},
+    {"horizon": 7, "method": "issued", "baseline": "climatology", "skill": 0.02, "low_90": -0.03, "high_90": 0.07},
 ]
 
 FORECAST = [
@@ -146,8 +148,8 @@ TEST_MD = (
     "\n"
     "| horizon | vs persistence | vs climatology | vs ridge | vs network |\n"
     "| ---: | --- | --- | --- | --- |\n"
-    "| 1 d | +12.3% [-5.0%, +30.0%] | — | — | +0.0% [+0.0%, +0.0%] |\n"
-    "| 7 d | -25.0% [-50.0%, +1.0%] | — | — | — |\n")
+    "| 1 d | +12.3% [-5.0%, +30.0%] | — | +5.0% [+1.0%, +9.0%] | +0.0% [+0.0%, +0.0%] |\n"
+    "| 7 d | -25.0% [-50.0%, +1.0%] | +2.0% [-3.0%, +7.0%] | — | — |\n")
 VAL_MD = (
     "| method | MAE 1 d | RMSE 1 d | MAE 7 d | RMSE 7 d |\n"
     "| --- | ---: | ---: | ---: | ---: |\n"
@@ -237,7 +239,8 @@ def test_write_outputs_files_by_hand(result, tmp_path):
         "horizon,method,baseline,skill,low_90,high_90",
         "1,issued,persistence,0.1230,-0.0500,0.3000", "1,network,persistence,0.9000,0.8000,0.9500",
         "1,issued,climatology,,,", "1,issued,network,0.0000,0.0000,0.0000",
-        "7,issued,persistence,-0.2500,-0.5000,0.0100"]
+        "7,issued,persistence,-0.2500,-0.5000,0.0100", "1,issued,ridge,0.0500,0.0100,0.0900",
+        "7,issued,climatology,0.0200,-0.0300,0.0700"]
     assert text["forecast.csv"] == forecast_rows_csv(FORECAST)
     assert text["metrics.md"] == (
         "# A: test period (target dates after 2001-01-29)\n\n" + TEST_MD

@@ -203,6 +203,14 @@ def test_unit_checks_name_every_wrong_column():
     with pytest.raises(ForecastError, match=r"^u.csv: the data does not match the forecaster's units: A_temp_mean "
                                             r"is in K, the forecaster was trained on °C$"):
         fc.forecast(_data(units=units, source="u.csv"))
+    units = {**UNITS, "A_temp_mean": "K", "A_pressure": "Pa"}              # every wrong column is named
+    with pytest.raises(ForecastError, match=r"units: A_temp_mean is in K, the forecaster was trained on °C; "
+                                            r"A_pressure is in Pa, the forecaster was trained on 1000 hPa$"):
+        fc.forecast(_data(units=units))
+    cols = {"A_temp_mean": TEMP, "A_pressure": PRES, "B_temp_mean": B + 13.0}   # a unit, then a median
+    with pytest.raises(ForecastError, match=r"units: A_temp_mean is in K, the forecaster was trained on °C; "
+                                            r"B_temp_mean has median 18\.12, far from"):
+        fc.forecast(_data(cols, units={**UNITS, "A_temp_mean": "K"}))
     fc.forecast(_data(units={}))                    # no units given: only the medians are compared
     # medians: |median − training median| > 5 std (+ 1e-9) is refused, with the unit where known
     cols = {"A_temp_mean": TEMP + 20.0, "A_pressure": PRES + 0.2, "B_temp_mean": B + 13.0}
