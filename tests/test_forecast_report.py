@@ -267,7 +267,7 @@ def _png_size(path):
 
 def test_plots_are_pngs_of_the_documented_size(result, tmp_path):
     pytest.importorskip("matplotlib")
-    written = write_outputs(result, tmp_path, plots=True)
+    written = write_outputs(result, tmp_path)              # with plots by default
     pngs = [p.name for p in written if p.suffix == ".png"]
     assert pngs == ["predicted_vs_observed.png", "error_by_month.png", "learning_curves_h1.png",
                     "learning_curves_h7.png"]
