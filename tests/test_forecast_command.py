@@ -125,7 +125,24 @@ def test_from_a_saved_forecaster_as_of_a_date(tmp_path, capsys):
         "2001-01-30,2,2001-02-01,30.00,29.00,31.00,28.00,32.00,ridge,1.00,")
     # as of the last validation target itself: still a hindcast
     main(["forecast", "--from", str(run), "--csv", str(f), "--as-of", "2001-01-20", "--out", str(out)])
-    assert "a hindcast" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "a hindcast" in printed and "forecast\n\nForecast for A issued as of 2001-01-20" in printed   # a blank line
+    # a new --out folder is made with its parents
+    deep = tmp_path / "a" / "b" / "c"
+    assert main(["forecast", "--from", str(run), "--csv", str(f), "--out", str(deep)]) == 0
+    assert (deep / "forecast.csv").is_file()
+    capsys.readouterr()
+    with pytest.raises(ForecastError, match=r"^--as-of: expected a date YYYY-MM-DD, got '2001-02-30'$"):
+        tanul.forecast.run_command(_parser().parse_args(["--from", str(run), "--csv", str(f), "--as-of", "2001-02-30"]))
+
+
+def test_from_a_forecaster_without_its_training_dates(tmp_path, capsys):
+    fc = _hand_built()
+    del fc.columns_["trained_on"]
+    fc.save(tmp_path / "run" / "forecaster")
+    f = _csv(tmp_path)
+    assert main(["forecast", "--from", str(tmp_path / "run"), "--csv", str(f), "--out", str(tmp_path / "o")]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"Forecaster from {tmp_path / 'run'} (?), data {f}"
 
 
 def test_from_reads_the_saved_csv_options_and_notes(tmp_path, capsys):
@@ -264,9 +281,16 @@ def test_training_path_issues_from_the_full_data_and_writes_everything(tmp_path,
     assert f"  {out / 'error_by_month.png'}" in tail and len(tail) == 1 + 12    # 9 files and folders, 3 figures
     # --no-plots: no figure
     out2 = tmp_path / "out2"
-    assert main(["forecast", "--csv", str(f), "--inputs", "pressure", "--out", str(out2), "--no-plots", *fast]) == 0
+    capsys.readouterr()
+    holey = _csv(tmp_path, "holey.csv", days=np.delete(DAYS, 5))
+    assert main(["forecast", "--csv", str(holey), "--inputs", "pressure", "--out", str(out2), "--no-plots", *fast]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[:2] == ["note: temp_mean: interpolated 1 missing day(s) 2001-01-06",
+                                        "note: pressure: interpolated 1 missing day(s) 2001-01-06"]
+    assert "day(s) ahead (30 days, 2001-01-01 .. 2001-01-30)\n\n| method | MAE 2 d" in printed   # a blank line
+    # no figures; the file's 30 January is its 29th row (29.0): 6 January is missing
     assert not list(out2.glob("*.png")) and (out2 / "forecast.csv").read_text().splitlines()[1].startswith(
-        "2001-01-30,2,2001-02-01,30.00,")
+        "2001-01-30,2,2001-02-01,29.00,")
 
 
 def test_weather_data_places(tmp_path, monkeypatch, capsys):
