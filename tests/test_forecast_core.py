@@ -11,6 +11,7 @@ from tanul.forecast import (
     ForecastError,
     apply_stack,
     build_samples,
+    climatology,
     climatology_table,
     coverage,
     day_of_year,
@@ -100,6 +101,11 @@ def test_climatology_table_means_borrowing_and_smoothing():
         c = climatology_table(leap, m, window=w)
         for d in (0, 5, 100, 350, 365):
             assert c[d] == pytest.approx(m[np.arange(d - w // 2, d + w // 2 + 1) % 366].mean(), rel=1e-12)
+    # climatology(): the table as a function of the dates, 31 days by default
+    f = climatology(leap, m)
+    want = [m[np.arange(d - 15, d + 16) % 366].mean() for d in (0, 59, 365)]
+    np.testing.assert_allclose(f(np.array(["2010-01-01", "2010-03-01", "2012-12-31"], dtype="datetime64[D]")),
+                               want, rtol=1e-12)
     with pytest.raises(ForecastError, match="^climatology: no training day to average$"):
         climatology_table(year[:0], doy[:0])
 
@@ -221,6 +227,15 @@ def test_seasonal_scale_floor_and_normalisation():
     np.testing.assert_allclose(s, sd / sd.mean(), rtol=1e-12)
     assert s[300] == s[200] and s[300] == pytest.approx(0.05 / ((183 * 2 + 183 * 0.05) / 366), rel=1e-4)
     assert s.mean() == pytest.approx(1.0)
+    # a spread is a spread at any scale: small residuals (mean spread far below 1) are fine
+    np.testing.assert_allclose(seasonal_scale(dates, 0.01 * r, window=1), s, rtol=1e-12)
+    # the default window: 31 days, as the climatology's
+    rng = np.random.default_rng(5)
+    noisy = rng.normal(0, 1 + np.arange(366) / 100)
+    sd = np.sqrt(np.array([np.mean(noisy[np.arange(d - 15, d + 16) % 366] ** 2) for d in range(366)]))
+    sd = np.maximum(sd, 0.05 * sd.mean())
+    np.testing.assert_allclose(seasonal_scale(dates, noisy), sd / sd.mean(), rtol=1e-10)
+    assert seasonal_scale(dates[:3], np.array([1.0, np.nan, 2.0]), window=1).shape == (366,)   # 2 finite: enough
     with pytest.raises(ForecastError, match=r"^seasonal_scale: expected at least 2 finite residuals, got 1$"):
         seasonal_scale(dates[:2], np.array([1.0, np.inf]))
     with pytest.raises(ForecastError, match=r"^seasonal_scale: the residuals are all zero; no spread to follow$"):
