@@ -411,12 +411,18 @@ def test_load_of_older_manifests(tmp_path):
     back = Forecaster.load(d)
     assert back.config.interval_rule == "empirical" and back.config.interval_years == "validation"
     assert "stack" not in back.horizons_[1] and (back.horizons_[1]["interval_scale"] == 1).all()
+    assert back.horizons_[1]["interval_scale"].shape == (366,)      # one per day of year
+    Forecaster.load(back.save(tmp_path / "again"))                 # and it saves and loads again
     np.testing.assert_array_equal(back.horizons_[3]["interval_scale"], _fitted().horizons_[3]["interval_scale"])
     row = back.forecast(_data(), "2001-01-28")[0]
     assert row["method"] == "ridge" and row["forecast"] == pytest.approx(_by_hand(27, 1)["ridge"])
     # stack weights without stack_keep: kept whole
     d = _resave(tmp_path, lambda m: m["horizons"]["1"].pop("stack_keep"), name="nokeep")
     assert Forecaster.load(d).horizons_[1]["stack_keep"] == 1.0
+    # κ = 0 (climatology issued) and κ = 1 are both shares in [0, 1]
+    for keep in (0.0, 1.0):
+        d = _resave(tmp_path, lambda m: m["horizons"]["1"].update(stack_keep=keep), name=f"keep{keep}")
+        assert Forecaster.load(d).horizons_[1]["stack_keep"] == keep
 
 
 def test_save_replaces_a_forecaster_folder_and_refuses_others(tmp_path):
