@@ -415,8 +415,9 @@ class Forecaster:
                                                   "ridge_anomaly_alpha", "best_epochs", "method", "val_mae",
                                                   "val_gain_p05")}
                 hs[str(h)]["offsets"] = {k: list(v) for k, v in st["offsets"].items()}
-                hs[str(h)]["stack"] = dict(st["stack"])
-                hs[str(h)]["stack_keep"] = float(st["stack_keep"])
+                if "stack" in st:       # absent in forecasters loaded from before the stacked method
+                    hs[str(h)]["stack"] = dict(st["stack"])
+                    hs[str(h)]["stack_keep"] = float(st.get("stack_keep", 1.0))
                 hs[str(h)]["networks"] = nets
             manifest = {"format": FORMAT, "version": VERSION, "config": asdict(self.config),
                         "columns": self.columns_, "horizons": hs}
