@@ -185,6 +185,7 @@ class _SavedForecaster:
 
 def test_write_outputs_files_by_hand(result, tmp_path):
     out = tmp_path / "new" / "run"          # created, parents too
+    result["config"].extra = {"weights": np.array([0.5, 1.5])}    # free-form: arrays written as lists
     fc = _SavedForecaster()
     written = write_outputs(result, out, forecaster=fc, forecast=FORECAST, plots=False)
     names = ["config.json", "samples_h1.csv", "predictions_h1.csv", "samples_h7.csv", "predictions_h7.csv",
@@ -196,6 +197,7 @@ def test_write_outputs_files_by_hand(result, tmp_path):
 
     cfg = json.loads(text["config.json"])
     assert cfg["city"] == "A" and cfg["horizons"] == [1, 7] and cfg["val_end"] == "2001-01-29"
+    assert cfg["extra"] == {"weights": [0.5, 1.5]}
     assert text["config.json"].splitlines()[:2] == ["{", '  "city": "A",']     # indent 2
 
     assert text["samples_h1.csv"].splitlines() == [
