@@ -50,9 +50,10 @@ def _state(h, method, stack, keep, shrink, offsets, scale):
             "columns": {"target": "A_temp_mean", "own": ["A_temp_mean", "A_pressure"], "others": ["B_temp_mean"]},
             "x_mean": x_mean, "x_scale": x_scale, "y_mean": 0.25, "y_scale": 2.0,
             "climatology": np.arange(366) * 0.1,
-            "ridge_w": 2.0 * e[1], "ridge_b": 1.0, "ridge_alpha": 10.0,
+            "ridge_w": 2.0 * e[1], "ridge_b": 1.0, "ridge_alpha": np.float64(10.0),
             "ridge_anomaly_w": 0.5 * e[4], "ridge_anomaly_b": 0.25, "ridge_anomaly_alpha": 100.0,
-            "networks": [_net(1.0, 0.5), _net(3.0, -0.5)], "best_epochs": [3, 4], "shrink": shrink,
+            # NumPy scalars, as a fit may leave them: written to JSON as plain numbers
+            "networks": [_net(1.0, 0.5), _net(3.0, -0.5)], "best_epochs": [np.int64(3), np.int64(4)], "shrink": shrink,
             "stack": stack, "stack_keep": keep, "method": method, "offsets": offsets, "interval_scale": scale,
             "val_mae": {"ridge": 1.5}, "val_gain_p05": {"shrunk": 0.125}}
 
@@ -264,8 +265,8 @@ def test_repr_names_the_settings_and_each_horizons_method():
 # ---------------------------------------------------------------------- save / load
 def test_save_and_load_a_hand_built_forecaster(tmp_path):
     fc = _fitted()
-    d = fc.save(tmp_path / "sub" / "fc")
-    assert d == tmp_path / "sub" / "fc"
+    d = fc.save(tmp_path / "sub" / "dir" / "fc")          # the parents are made
+    assert d == tmp_path / "sub" / "dir" / "fc"
     names = sorted(p.name for p in d.iterdir())
     arrays = ["climatology", "interval_scale", "ridge_anomaly_w", "ridge_w", "x_mean", "x_scale"]
     assert names == sorted(["forecaster.json"] + [f"h{h}_{a}.npy" for h in (1, 3) for a in arrays]
@@ -288,7 +289,7 @@ def test_save_and_load_a_hand_built_forecaster(tmp_path):
     assert np.load(d / "h1_x_scale.npy").dtype == np.float64
 
     with pytest.raises(ForecastError, match="no forecaster.json here"):      # the folder above: not a run's --out
-        Forecaster.load(tmp_path / "sub")
+        Forecaster.load(tmp_path / "sub" / "dir")
 
 
 def test_load_reads_what_save_wrote(tmp_path):
