@@ -65,6 +65,7 @@ def test_day_of_year_and_parse_date():
 def test_default_periods_leave_a_last_stretch_of_365_days_from_1_january(last, ends):
     dates = np.arange(np.datetime64("2001-01-01"), np.datetime64(last) + 1)
     assert default_periods(dates) == ends
+    assert default_periods([str(d) for d in dates[-3:]]) == ends        # dates as text
     test_start = np.datetime64(ends[1]) + 1
     assert str(test_start)[5:] == "01-01" and (dates[-1] - test_start).astype(int) + 1 >= 365
 
@@ -144,6 +145,16 @@ def test_ridge_alpha_is_chosen_on_validation():
     assert _ridge_on_validation(x, y, base, tr, va, (worst,))[0] == worst
     # the order of the candidates does not matter, only their validation MAE
     assert _ridge_on_validation(x, y, base, tr, va, alphas[::-1])[0] == best
+    # an intercept far from 0 enters the validation MAE as fitted (+ b): the same choice as by hand
+    alpha, w, b = _ridge_on_validation(x, y + 50.0, base, tr, va, alphas)
+    assert alpha == best and b == pytest.approx((y - base)[tr].mean() + 50.0)
+    shifted = {a: by_hand[a] for a in alphas}
+    assert min(alphas, key=shifted.get) == alpha
+    # ties (no feature varies on the validation days): the first α listed
+    flat = x.copy()
+    flat[va] = 0.0
+    assert _ridge_on_validation(flat, y, base, tr, va, (1.0, 100.0))[0] == 1.0
+    assert _ridge_on_validation(flat, y, base, tr, va, (100.0, 1.0))[0] == 100.0
 
 
 # ---------------------------------------------------------------------- shrinkage, stack, scores
@@ -192,6 +203,7 @@ def test_scores_skill_and_coverage_by_hand():
     y = np.array([1.0, 2.0, 4.0])
     p = np.array([2.0, 2.0, 1.0])                 # errors 1, 0, -3
     assert scores(y, p) == {"mae": pytest.approx(4 / 3), "rmse": pytest.approx(np.sqrt(10 / 3))}
+    assert scores(y[:1], p[:1]) == {"mae": 1.0, "rmse": 1.0}
     s = scores(y[:0], p[:0])
     assert set(s) == {"mae", "rmse"} and np.isnan(s["mae"]) and np.isnan(s["rmse"])
     ref = np.array([3.0, 0.0, 4.0])               # MAE 4/3 too; then 8/3

@@ -104,12 +104,20 @@ def test_networks_of_each_horizon(fitted):
                                    rtol=1e-5, atol=1e-4)
 
 
-def test_train_network_uses_the_short_settings_up_to_the_short_horizon():
+def test_train_network_uses_the_short_settings_up_to_the_short_horizon(capsys):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 3)).astype(np.float32), rng.normal(size=(40, 1)).astype(np.float32)
     cfg = Forecaster(hidden=(5, 3), epochs=3, patience=1, l2=0.0, dropout=0.0, short_l2=0.5, short_dropout=0.25,
                      batch_size=8, lr=0.01).config
     model, es = _train_network(cfg, x, y, x[:10], y[:10], seed=11)
+    assert capsys.readouterr().out == ""                       # silent
+    # every epoch of `epochs` when nothing stops it early; the batch size is the config's
+    long = Forecaster(hidden=(5,), epochs=3, patience=50, batch_size=8).config
+    three, _ = _train_network(long, x, y, x[:10], y[:10], seed=1)
+    assert len(three.history["loss"]) == 3
+    whole, _ = _train_network(Forecaster(hidden=(5,), epochs=3, patience=50, batch_size=40).config, x, y,
+                              x[:10], y[:10], seed=1)
+    assert not np.allclose(three.predict(x), whole.predict(x))  # 5 steps per epoch, not 1
     assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense", "Dense"]   # no dropout, no L2
     assert all(not layer.regularizers for layer in model.layers) and model.name == "forecaster"
     assert [layer.units for layer in model.layers] == [5, 3, 1] and tuple(model.input_shape) == (3,)
