@@ -157,6 +157,25 @@ def test_ridge_alpha_is_chosen_on_validation():
     assert _ridge_on_validation(flat, y, base, tr, va, (100.0, 1.0))[0] == 100.0
 
 
+def test_ridge_choice_uses_the_fitted_intercept():
+    # validation days lower by 2 °C and with features shifted by -1: the accurate small α has a
+    # validation bias of +2, the flat huge α one of +5 (and a larger MAE)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 1))
+    tr, va = np.arange(120) < 80, np.arange(120) >= 80
+    x[va] -= 1.0
+    y = 10.0 + 3.0 * x[:, 0] + rng.normal(0, 0.3, 120)
+    y[va] -= 2.0
+    base = np.zeros(120)
+    mae = {}
+    for a in (0.01, 1e6):
+        w = np.linalg.lstsq(np.vstack([x[tr], [[np.sqrt(a)]]]), np.append(y[tr] - y[tr].mean(), 0.0), rcond=None)[0]
+        mae[a] = np.abs(x[va] @ w + y[tr].mean() - y[va]).mean()
+    assert mae[0.01] < 2.5 < 4.0 < mae[1e6]
+    assert _ridge_on_validation(x, y, base, tr, va, (0.01, 1e6))[0] == 0.01
+    assert _ridge_on_validation(x, y, base, tr, va, (1e6, 0.01))[0] == 0.01
+
+
 # ---------------------------------------------------------------------- shrinkage, stack, scores
 def test_fit_shrinkage_grid_and_ties():
     base, pred = np.zeros(4), np.ones(4)

@@ -110,7 +110,8 @@ def test_train_network_uses_the_short_settings_up_to_the_short_horizon(capsys):
     cfg = Forecaster(hidden=(5, 3), epochs=3, patience=1, l2=0.0, dropout=0.0, short_l2=0.5, short_dropout=0.25,
                      batch_size=8, lr=0.01).config
     model, es = _train_network(cfg, x, y, x[:10], y[:10], seed=11)
-    assert capsys.readouterr().out == ""                       # silent
+    printed = capsys.readouterr()
+    assert printed.out == printed.err == ""                    # silent: no progress bar
     # every epoch of `epochs` when nothing stops it early; the batch size is the config's
     long = Forecaster(hidden=(5,), epochs=3, patience=50, batch_size=8).config
     three, _ = _train_network(long, x, y, x[:10], y[:10], seed=1)

@@ -422,7 +422,7 @@ def test_load_of_older_manifests(tmp_path):
     assert Forecaster.load(d).horizons_[1]["stack_keep"] == 1.0
     # κ = 0 (climatology issued) and κ = 1 are both shares in [0, 1]
     for keep in (0.0, 1.0):
-        d = _resave(tmp_path, lambda m: m["horizons"]["1"].update(stack_keep=keep), name=f"keep{keep}")
+        d = _resave(tmp_path, lambda m, k=keep: m["horizons"]["1"].update(stack_keep=k), name=f"keep{keep}")
         assert Forecaster.load(d).horizons_[1]["stack_keep"] == keep
 
 
