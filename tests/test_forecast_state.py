@@ -173,6 +173,9 @@ def test_forecast_refuses_bad_requests():
     with pytest.raises(ForecastError, match=r"^few.csv: the forecaster needs the columns A_pressure, B_temp_mean, "
                                             r"which the data lacks \(it has A_temp_mean\)$"):
         fc.forecast(_data({"A_temp_mean": TEMP}, source="few.csv"))
+    twelve = {f"C{k}_x": np.zeros(N) for k in range(12)}
+    with pytest.raises(ForecastError, match=r"which the data lacks \(it has C0_x, C1_x, .*, C10_x, C11_x\)$"):
+        fc.forecast(_data(twelve))
     with pytest.raises(ForecastError, match=r"needs the columns A_temp_mean, A_pressure, B_temp_mean, which the "  # each once
                                             r"data lacks \(it has C0_x, C1_x, .*, C11_x\.\.\.\)$"):
         fc.forecast(_data(many))
@@ -184,6 +187,9 @@ def test_forecast_refuses_bad_requests():
                                             r"2001-01-20$"):
         fc.forecast(holes, as_of="2001-01-20")
     fc.forecast(holes, as_of="2001-01-10")         # the missing day comes after: fine
+    two = _data({k: v[[0, 2]] for k, v in _data().columns.items()}, dates=DATES[[0, 2]])
+    with pytest.raises(ForecastError, match=r"expected one row per consecutive day up to --as-of 2001-01-03$"):
+        fc.forecast(two)
     one_day = _data({k: v[:1] for k, v in _data().columns.items()}, dates=DATES[:1])
     with pytest.raises(ForecastError, match="too early"):
         fc.forecast(one_day)
@@ -466,3 +472,28 @@ def test_small_helpers_on_duck_typed_data():
     assert _json_default((1, 2)) == [1, 2] and _json_default(np.array([3.0])) == [3.0]
     with pytest.raises(TypeError, match="^cannot write object to JSON$"):
         _json_default(object())
+
+
+def test_a_gap_names_at_most_six_missing_features():
+    """lags 3: seven data features (A_temp_mean and A_pressure at t-2 .. t, B_temp_mean(t))."""
+    fc = Forecaster(city="A", horizons=(1,), lags=3)
+    names = [f"{v}(t-{k})" if k else f"{v}(t)" for v in ("A_temp_mean", "A_pressure") for k in (2, 1, 0)]
+    names += ["B_temp_mean(t)", "sin_doy(t)", "cos_doy(t)", "sin_doy(t+1)", "cos_doy(t+1)"]
+    st = _state(1, "ridge", {"ridge": 1.0}, 1.0, 0.0, {"80": (-1.0, 1.0), "95": (-2.0, 2.0)}, np.ones(366))
+    net = tanul.Sequential([tanul.Dense(1)], seed=0, input_shape=(11,), name="forecaster")
+    st.update(feature_names=names, x_mean=np.zeros(11), x_scale=np.ones(11), ridge_w=np.zeros(11),
+              ridge_anomaly_w=np.zeros(11), networks=[net])
+    fc.horizons_[1] = st
+    fc.columns_ = _fitted().columns_
+    cols = {k: v.copy() for k, v in _data().columns.items()}
+    cols["A_temp_mean"][17:20] = np.nan
+    cols["A_pressure"][17:20] = np.nan             # six missing features: all named
+    with pytest.raises(ForecastError, match=r"missing values in A_temp_mean\(t-2\), A_temp_mean\(t-1\), "
+                                            r"A_temp_mean\(t\), A_pressure\(t-2\), A_pressure\(t-1\), "
+                                            r"A_pressure\(t\) \(a gap in the last days\)$"):
+        fc.forecast(_data(cols), as_of="2001-01-20")
+    cols["B_temp_mean"][19] = np.nan                # seven: the first six, then "..."
+    with pytest.raises(ForecastError, match=r"missing values in A_temp_mean\(t-2\), .*, A_pressure\(t\)\.\.\. "
+                                            r"\(a gap in the last days\)$"):
+        fc.forecast(_data(cols), as_of="2001-01-20")
+    assert fc.forecast(_data(cols), as_of="2001-01-25")[0]["forecast"] == pytest.approx(1.0)   # ridge = b
