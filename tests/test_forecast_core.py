@@ -1,6 +1,8 @@
 """The plain functions of ``tanul.forecast.core`` and the settings' checks, against hand-worked
 values, formulas written out here and NumPy oracles (``np.linalg.lstsq`` for the ridge)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -444,3 +446,81 @@ def test_config_accepts_the_boundaries_and_normalises():
     assert ForecastConfig(train_end="2001-01-01", val_end="2001-01-02").val_end == "2001-01-02"
     assert ForecastConfig(train_end="2001-01-03").val_end is None and ForecastConfig(val_end="2001-01-03").train_end is None
     assert ForecastConfig().other_variables is None and ForecastConfig().long_means is None
+
+
+# ---------------------------------------------------------------------- the paired block bootstrap, by hand
+def _resamples(n, block, n_boot, seed):
+    """The documented resampling: ⌈n/block⌉ runs of `block` consecutive days from random starts
+    (``default_rng(seed).integers(0, n − block + 1)``), strung together and cut to n days."""
+    b = min(block, n)
+    starts = np.random.default_rng(seed).integers(0, n - b + 1, size=(n_boot, -(-n // b)))
+    return [[int(s) + j for s in row for j in range(b)][:n] for row in starts]
+
+
+def _skill_interval_by_hand(y, pred, ref, block, n_boot, level, seed):
+    s = []
+    for days in _resamples(len(y), block, n_boot, seed):
+        ep, er = np.abs(pred - y)[days].mean(), np.abs(ref - y)[days].mean()
+        if er > 0:
+            s.append(1 - ep / er)
+    a = (1 - level) / 2
+    return float(np.quantile(s, a)), float(np.quantile(s, 1 - a))
+
+
+def test_block_bootstrap_skill_by_hand():
+    from tanul.forecast import block_bootstrap_skill
+
+    rng = np.random.default_rng(7)
+    y = rng.normal(size=95)
+    pred, ref = y + rng.normal(0, 1, 95), y + rng.normal(0, 1.3, 95)
+    point = 1 - np.abs(pred - y).mean() / np.abs(ref - y).mean()
+    got = block_bootstrap_skill(y, pred, ref)                        # 30-day blocks, 1000 resamples, 90 %, seed 0
+    assert got[0] == pytest.approx(point)
+    assert got[1:] == pytest.approx(_skill_interval_by_hand(y, pred, ref, 30, 1000, 0.9, 0), rel=1e-12)
+    got = block_bootstrap_skill(list(y), list(pred), list(ref), block=7, n_boot=200, level=0.5, seed=3)
+    assert got[1:] == pytest.approx(_skill_interval_by_hand(y, pred, ref, 7, 200, 0.5, 3), rel=1e-12)
+    # one day: every resample is that day
+    one = 1 - abs(pred[0] - y[0]) / abs(ref[0] - y[0])
+    assert block_bootstrap_skill(y[:1], pred[:1], ref[:1], n_boot=5) == pytest.approx((one, one, one))
+    # one resample: its own skill at both ends
+    lo, hi = _skill_interval_by_hand(y, pred, ref, 10, 1, 0.9, 4)
+    assert block_bootstrap_skill(y, pred, ref, block=10, n_boot=1, seed=4)[1:] == pytest.approx((lo, hi)) and lo == hi
+    # a reference perfect on most days: resamples without its error days have no skill (dropped, silently)
+    ref2 = y.copy()
+    ref2[:3] += 1.0
+    got = block_bootstrap_skill(y, pred, ref2, block=10, n_boot=300, seed=1)
+    assert got[1:] == pytest.approx(_skill_interval_by_hand(y, pred, ref2, 10, 300, 0.9, 1), rel=1e-12)
+    # no resample with a reference error at all: no interval
+    seed = next(s for s in range(200) if all(d >= 3 for d in _resamples(95, 10, 1, s)[0]))
+    sk, lo, hi = block_bootstrap_skill(y, pred, ref2, block=10, n_boot=1, seed=seed)
+    assert np.isfinite(sk) and np.isnan(lo) and np.isnan(hi)
+    sk, lo, hi = block_bootstrap_skill(y, pred, ref, n_boot=0)        # no resamples: no interval
+    assert sk == pytest.approx(point) and np.isnan(lo) and np.isnan(hi)
+    with warnings.catch_warnings():                 # NumPy's "mean of empty slice" for the point skill
+        warnings.simplefilter("ignore", RuntimeWarning)
+        s, lo, hi = block_bootstrap_skill(y[:0], pred[:0], ref[:0])
+    assert np.isnan(s) and np.isnan(lo) and np.isnan(hi)
+
+
+def test_choose_method_gain_quantiles_by_hand():
+    from tanul.forecast import choose_method
+
+    rng = np.random.default_rng(8)
+    y = rng.normal(0, 3, 100)
+    preds = {"climatology": y + rng.normal(0, 2, 100), "shrunk": y + rng.normal(0, 1.5, 100),
+             "ridge": y + rng.normal(0, 1.0, 100), "network": list(y + rng.normal(0, 1.6, 100))}
+    err = {k: np.abs(np.asarray(v) - y) for k, v in preds.items()}
+
+    def gain(ref, alt, block, n_boot, seed, q):
+        means = [(err[ref] - err[alt])[days].mean() for days in _resamples(100, block, n_boot, seed)]
+        return float(np.quantile(means, q))
+
+    method, gains = choose_method(list(y), preds)                    # 30-day blocks, 1000 resamples, seed 0, 0.9
+    assert gains["shrunk"] == pytest.approx(gain("climatology", "shrunk", 30, 1000, 0, 0.1), rel=1e-12)
+    default = "shrunk" if gains["shrunk"] > 0 else "climatology"
+    assert gains["ridge"] == pytest.approx(gain(default, "ridge", 30, 1000, 0, 0.1), rel=1e-12)
+    assert gains["network"] == pytest.approx(gain(default, "network", 30, 1000, 0, 0.1), rel=1e-12)
+    assert "ridge_anomaly" not in gains and method == "ridge"
+    _, g = choose_method(y, preds, block=9, n_boot=50, seed=2, confidence=0.75, alternatives=("network",))
+    assert g["shrunk"] == pytest.approx(gain("climatology", "shrunk", 9, 50, 2, 0.25), rel=1e-12)
+    assert set(g) == {"shrunk", "network"}
