@@ -490,6 +490,10 @@ def test_block_bootstrap_skill_by_hand():
     ref2[:3] += 1.0
     got = block_bootstrap_skill(y, pred, ref2, block=10, n_boot=300, seed=1)
     assert got[1:] == pytest.approx(_skill_interval_by_hand(y, pred, ref2, 10, 300, 0.9, 1), rel=1e-12)
+    pred2 = pred.copy()
+    pred2[3:] = y[3:]                                # both perfect after day 3: 0/0 in many resamples, silently
+    got = block_bootstrap_skill(y, pred2, ref2, block=10, n_boot=300, seed=1)
+    assert got[1:] == pytest.approx(_skill_interval_by_hand(y, pred2, ref2, 10, 300, 0.9, 1), rel=1e-12)
     # no resample with a reference error at all: no interval
     seed = next(s for s in range(200) if all(d >= 3 for d in _resamples(95, 10, 1, s)[0]))
     sk, lo, hi = block_bootstrap_skill(y, pred, ref2, block=10, n_boot=1, seed=seed)
