@@ -528,3 +528,36 @@ def test_choose_method_gain_quantiles_by_hand():
     _, g = choose_method(y, preds, block=9, n_boot=50, seed=2, confidence=0.75, alternatives=("network",))
     assert g["shrunk"] == pytest.approx(gain("climatology", "shrunk", 9, 50, 2, 0.25), rel=1e-12)
     assert set(g) == {"shrunk", "network"}
+
+
+def test_choose_method_rules_at_their_edges():
+    from tanul.forecast import choose_method
+
+    rng = np.random.default_rng(9)
+    y = rng.normal(0, 3, 300)
+    clim = y + rng.normal(0, 2, 300)
+    with pytest.raises(ForecastError, match=r"^choose_method: expected 0 < confidence < 1, got 0$"):
+        choose_method(y, {"climatology": clim, "shrunk": clim}, confidence=0)
+    # a gain of exactly 0 is no gain: climatology stays
+    method, gains = choose_method(y, {"climatology": clim, "shrunk": clim.copy()}, alternatives=())
+    assert method == "climatology" and gains["shrunk"] == 0.0
+    shrunk = y + rng.normal(0, 1.0, 300)
+    # an alternative better on three consecutive days only: most resamples miss them, its 10th percentile
+    # gain is exactly 0 although its mean error is lower: not issued
+    near = shrunk.copy()
+    near[100:103] = y[100:103]
+    method, gains = choose_method(y, {"climatology": clim, "shrunk": shrunk, "network": near})
+    assert gains["network"] == 0.0 and np.abs(near - y).mean() < np.abs(shrunk - y).mean() and method == "shrunk"
+    # better on average but not surely (its 10th percentile gain is below 0): not issued either
+    noisy = y + (shrunk - y) * rng.choice([0.3, 1.65], 300)
+    method, gains = choose_method(y, {"climatology": clim, "shrunk": shrunk, "network": noisy})
+    assert gains["network"] < 0 and np.abs(noisy - y).mean() < np.abs(shrunk - y).mean() and method == "shrunk"
+    # an alternative the forecaster does not have is skipped, the next one still considered
+    method, gains = choose_method(y, {"climatology": clim, "shrunk": shrunk, "ridge": y + 0.01},
+                                  alternatives=("lasso", "ridge"))
+    assert method == "ridge" and "lasso" not in gains
+
+
+def test_coverage_of_one_day():
+    assert coverage(np.array([1.0]), np.array([0.0]), np.array([2.0])) == 1.0
+    assert coverage(np.array([3.0]), np.array([0.0]), np.array([2.0])) == 0.0
