@@ -561,3 +561,19 @@ def test_choose_method_rules_at_their_edges():
 def test_coverage_of_one_day():
     assert coverage(np.array([1.0]), np.array([0.0]), np.array([2.0])) == 1.0
     assert coverage(np.array([3.0]), np.array([0.0]), np.array([2.0])) == 0.0
+
+
+def test_small_edges_of_the_core_helpers():
+    assert simplex_grid(3, 1.0).tolist() == [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    with pytest.raises(ForecastError, match=r"^fit_stack: expected at least one member$"):
+        fit_stack(np.ones(3), {})
+    # ties across the chunks of the 1771 weight vectors: the vector listed first (all on the last member)
+    rng = np.random.default_rng(4)
+    c, d = rng.normal(size=(2, 50))
+    assert fit_stack(c, {"a": c, "b": d, "c": c, "clim": c.copy()}) == {"a": 0.0, "b": 0.0, "c": 0.0, "clim": 1.0}
+    assert parse_date("2001-02-03T10:00") == np.datetime64("2001-02-03")
+    assert parse_date("2001-02-03T10:00").dtype == np.dtype("datetime64[D]")
+    m = split_by_target_date(["2001-12-31", "2002-01-01", "2003-01-01"], "2001-12-31", "2002-12-31")
+    assert [m["train"].tolist(), m["val"].tolist(), m["test"].tolist()] == [[True, False, False],
+                                                                           [False, True, False],
+                                                                           [False, False, True]]
