@@ -205,6 +205,11 @@ def test_simplex_grid_and_fit_stack_details():
         y = np.asarray(w) @ p
         got = fit_stack(y, dict(zip("abcd", p)))
         assert list(got.values()) == pytest.approx(list(w)) and list(got) == list("abcd")
+    # MAEs far below 1 (members of small spread): the chunks are still compared at full precision
+    small = 0.01 * p
+    noise = 1e-5 * rng.normal(size=200)             # no exact fit: the best MAE is above 0
+    got = fit_stack(np.array([0.05, 0.0, 0.95, 0.0]) @ small + noise, dict(zip("abcd", small)))
+    assert list(got.values()) == pytest.approx([0.05, 0.0, 0.95, 0.0])
     assert fit_stack(p[0], {"a": p[0]}, step=0.5) == {"a": 1.0}
     with pytest.raises(ForecastError, match=r"^fit_stack: expected 0 \(> 0\) predictions per member, got 0$"):
         fit_stack(np.array([]), {"a": np.array([])})
