@@ -451,6 +451,12 @@ def test_config_accepts_the_boundaries_and_normalises():
     assert ForecastConfig(train_end="2001-01-01", val_end="2001-01-02").val_end == "2001-01-02"
     assert ForecastConfig(train_end="2001-01-03").val_end is None and ForecastConfig(val_end="2001-01-03").train_end is None
     assert ForecastConfig().other_variables is None and ForecastConfig().long_means is None
+    low = ForecastConfig(batch_size=1, climatology_window=1, block=1, epochs=1, ensemble=1, other_lags=1,
+                         means=(2,), long_means=(2,), long_other_lags=1, stop_on="validation",
+                         stack_keep=(0.0, 0.0, 0.0), confidence=1e-9)
+    assert (low.batch_size, low.climatology_window, low.block, low.epochs, low.ensemble) == (1, 1, 1, 1, 1)
+    assert low.means == low.long_means == (2,) and low.stop_on == "validation" and low.stack_keep == (0.0,) * 3
+    assert ForecastConfig(dropout=0.999, short_dropout=0.999, l2=1e-12, short_l2=1e-12, lr=1e-12).lr == 1e-12
 
 
 # ---------------------------------------------------------------------- the paired block bootstrap, by hand
