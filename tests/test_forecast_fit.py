@@ -292,3 +292,19 @@ def test_too_little_history_is_one_clear_error():
     with pytest.raises(ForecastError, match=r"^the data: too little history for horizon 1: the train period has no "
                                             r"sample \(usable target dates - \.\. -; train_end 2000-12-31"):
         Forecaster(city="A", horizons=(1,), train_end="2000-12-31", val_end="2001-06-30").fit(nan)
+
+
+def test_the_target_scaler_and_networks_without_the_anomaly(fitted):
+    data, fc, _ = fitted
+    for h in (1, 3):                     # anomaly (default): the departure from climatology, training rows only
+        res, st = fc.result_["horizons"][h], fc.horizons_[h]
+        dep = (res["samples"]["y"] - res["base"])[res["split"]["train"]]
+        assert st["y_mean"] == pytest.approx(dep.mean()) and st["y_scale"] == pytest.approx(dep.std())
+    d = seasonal_series(years=5, seed=6)
+    raw = Forecaster(city="A", horizons=(2,), epochs=1, ensemble=1, hidden=(3,), bootstrap=0, anomaly=False).fit(d)
+    res, st = raw.result_["horizons"][2], raw.horizons_[2]
+    y, tr = res["samples"]["y"], res["split"]["train"]
+    assert st["y_mean"] == pytest.approx(y[tr].mean()) and st["y_scale"] == pytest.approx(y[tr].std())
+    xs = _std(res["samples"]["x"], tr).astype(np.float32)
+    net = st["networks"][0].predict(xs).ravel()
+    np.testing.assert_allclose(res["predictions"]["network"], net * st["y_scale"] + st["y_mean"], rtol=1e-5, atol=1e-4)
