@@ -39,7 +39,7 @@ def fitted():
     with contextlib.redirect_stdout(buf):
         fc = Forecaster(city="A", horizons=(1, 3), epochs=2, ensemble=2, hidden=(4,), bootstrap=30, block=20, seed=3,
                         climatology_window=15, ridge_alphas=ALPHAS, interval_seasonal=True, interval_years="pooled",
-                        issue_long="guard").fit(data, verbose=1)
+                        issue_long="guard", confidence=0.75).fit(data, verbose=1)
     return data, fc, buf.getvalue()
 
 
@@ -87,6 +87,10 @@ def test_networks_of_each_horizon(fitted):
     data, fc, _ = fitted
     for h, short in ((1, True), (3, False)):
         res, st = fc.result_["horizons"][h], fc.horizons_[h]
+        td, tr = res["samples"]["target_dates"], res["split"]["train"]
+        # stopped early on the last training year (targets 2002-01-01 .. 2002-12-31), fitted on the years before
+        np.testing.assert_array_equal(res["net_stop"], tr & (td >= np.datetime64("2002-01-01")))
+        np.testing.assert_array_equal(res["net_fit"], tr & (td <= np.datetime64("2001-12-31")))
         nets = st["networks"]
         assert len(nets) == 2 and res["models"] == nets and res["model"] is nets[0]
         assert res["history"] is nets[0].history
@@ -151,10 +155,11 @@ def test_shrinkage_stack_and_the_guards_arguments(fitted):
         assert st["stack_keep"] == keep
         np.testing.assert_allclose(p["stacked"], base + keep * (sum(w * p[m] for m, w in st["stack"].items()) - base))
         assert st["val_mae"] == res["val_mae"] == {m: pytest.approx(np.abs(p[m][va] - y[va]).mean()) for m in METHODS}
-        # the guard: 1000 resamples (not `bootstrap`), blocks of `block` days, seed + h, alternatives up to 1 day
+        # the guard: 1000 resamples (not `bootstrap`), blocks of `block` days, seed + h, alternatives up to 1 day,
+        # the config's confidence
         method, gains = choose_method(y[va], {m: p[m][va] for m in METHODS}, 20, 1000, seed=3 + h,
                                       alternatives=("ridge", "ridge_anomaly", "network") if h == 1 else (),
-                                      confidence=0.9)
+                                      confidence=0.75)
         assert st["val_gain_p05"] == gains
         if h == 1:
             assert st["method"] == "stacked"                       # issue_short = "stack"
@@ -308,3 +313,23 @@ def test_the_target_scaler_and_networks_without_the_anomaly(fitted):
     xs = _std(res["samples"]["x"], tr).astype(np.float32)
     net = st["networks"][0].predict(xs).ravel()
     np.testing.assert_allclose(res["predictions"]["network"], net * st["y_scale"] + st["y_mean"], rtol=1e-5, atol=1e-4)
+
+
+def test_the_shrunk_rule_and_a_constant_series():
+    d = seasonal_series(years=4, seed=3)
+    fc = Forecaster(city="A", horizons=(1, 2), epochs=1, ensemble=1, hidden=(2,), bootstrap=0, issue_short="shrunk",
+                    issue_long="shrunk").fit(d)
+    for h in (1, 2):
+        st, p = fc.horizons_[h], fc.result_["horizons"][h]["predictions"]
+        assert st["method"] == ("climatology" if st["shrink"] == 0 else "shrunk")
+        np.testing.assert_array_equal(p["issued"], p[st["method"]])
+    # λ = 0 (every method is climatology, so λ ties at its smallest value): issued as "climatology"
+    fc = Forecaster(city="A", horizons=(1,), epochs=1, ensemble=1, hidden=(2,), bootstrap=0, issue_short="shrunk")
+    fc._methods = lambda st, h, x, base, with_shrunk=True: {
+        "climatology": base.copy(), "ridge": base.copy(), "ridge_anomaly": base.copy(), "network": base.copy(),
+        "ensemble": base.copy()}
+    fc.fit(d)
+    assert fc.horizons_[1]["shrink"] == 0.0 and fc.horizons_[1]["method"] == "climatology"
+    const = {k: np.full(len(d.dates), 4.0) if k == "A_temp_mean" else v for k, v in d.columns.items()}
+    with pytest.raises(ForecastError, match=r"^c.csv: column 'A_temp_mean' is constant \(4 on every day\)"):
+        Forecaster(city="A", horizons=(2,), epochs=1).fit(WeatherData(d.dates, const, None, d.cities, d.units, "c.csv"))
