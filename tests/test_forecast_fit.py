@@ -333,3 +333,20 @@ def test_the_shrunk_rule_and_a_constant_series():
     const = {k: np.full(len(d.dates), 4.0) if k == "A_temp_mean" else v for k, v in d.columns.items()}
     with pytest.raises(ForecastError, match=r"^c.csv: column 'A_temp_mean' is constant \(4 on every day\)"):
         Forecaster(city="A", horizons=(2,), epochs=1).fit(WeatherData(d.dates, const, None, d.cities, d.units, "c.csv"))
+
+
+def test_given_period_ends_and_the_target_scaler_in_the_result(fitted):
+    data, fc, _ = fitted
+    for h in (1, 3):
+        res, st = fc.result_["horizons"][h], fc.horizons_[h]
+        assert np.ravel(res["y_scaler"].mean_)[0] == st["y_mean"] and np.ravel(res["y_scaler"].scale_)[0] == st["y_scale"]
+    d = seasonal_series(years=4, seed=5)                 # 2000-01-01 .. 2003-12-31
+    kw = {"city": "A", "horizons": (1,), "epochs": 1, "ensemble": 1, "hidden": (2,), "bootstrap": 0}
+    one = Forecaster(train_end="2001-06-30", **kw).fit(d)     # validation end from the default periods
+    assert (one.config.train_end, one.config.val_end) == ("2001-06-30", "2002-12-31")
+    two = Forecaster(val_end="2003-03-31", **kw).fit(d)       # training end from the default periods
+    assert (two.config.train_end, two.config.val_end) == ("2001-12-31", "2003-03-31")
+    three = Forecaster(train_end="2001-12-31", val_end="2002-12-31", test_end="2003-06-30", **kw).fit(d)
+    td = three.result_["horizons"][1]["samples"]["target_dates"]
+    test = three.result_["horizons"][1]["split"]["test"]
+    assert td[test].min() == np.datetime64("2003-01-01") and td[test].max() == np.datetime64("2003-06-30")
