@@ -350,3 +350,22 @@ def test_given_period_ends_and_the_target_scaler_in_the_result(fitted):
     td = three.result_["horizons"][1]["samples"]["target_dates"]
     test = three.result_["horizons"][1]["split"]["test"]
     assert td[test].min() == np.datetime64("2003-01-01") and td[test].max() == np.datetime64("2003-06-30")
+
+
+def test_run_forecast_and_fit_without_threadpoolctl(monkeypatch, capsys):
+    import sys
+
+    from tanul.forecast import run_forecast
+
+    d = seasonal_series(years=4, seed=7)
+    cfg = Forecaster(city="A", horizons=(1,), epochs=1, ensemble=1, hidden=(2,), bootstrap=0).config
+    res = run_forecast(d, cfg)                      # verbose by default: one line per horizon
+    assert isinstance(res["forecaster"], Forecaster) and res["forecaster"].result_["metrics"] == res["metrics"]
+    assert "\nh= 1 d: issued stacked; test MAE issued " in capsys.readouterr().out     # after the note
+    run_forecast(d, cfg, verbose=0)
+    assert capsys.readouterr().out == ""
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)          # not installed: fit runs as it is
+    fc = Forecaster(cfg).fit(d, verbose=1)
+    assert "\nh= 1 d: issued stacked;" in capsys.readouterr().out and fc.columns_["target"] == "A_temp_mean"
+    np.testing.assert_allclose(fc.result_["horizons"][1]["predictions"]["ridge"],
+                               res["horizons"][1]["predictions"]["ridge"])
