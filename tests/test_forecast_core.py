@@ -325,6 +325,11 @@ def test_input_columns_and_feature_names():
     with pytest.raises(ForecastError, match=r"^forecast: no column 'A_temp_mean' in the data \(columns: X0_v, .*, "
                                             r"X9_v\.\.\.\)$"):
         input_columns(wide, ForecastConfig(city="A"))
+    ten = WeatherData(data.dates, {f"X{i}_v": np.zeros(10) for i in range(10)}, None, [], source="")
+    with pytest.raises(ForecastError, match=r"\(columns: X0_v, .*, X9_v\)$"):          # ten: all named, no "..."
+        input_columns(ten, ForecastConfig(city="A"))
+    _, one_lag = feature_matrix(data.columns, data.dates, ["A_temp_mean"], ["B_temp_mean"], 2, 1, np.array([4]))
+    assert one_lag[:3] == ["A_temp_mean(t-1)", "A_temp_mean(t)", "B_temp_mean(t)"]   # other places: day t only
     x, names = feature_matrix(data.columns, data.dates, ["A_temp_mean", "A_humidity"], ["B_temp_mean"], 3, 2,
                               np.array([4, 6]), other_lags=2, means=(2, 3))
     assert names == ["A_temp_mean(t-2)", "A_temp_mean(t-1)", "A_temp_mean(t)", "A_humidity(t-2)", "A_humidity(t-1)",
