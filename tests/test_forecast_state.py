@@ -384,6 +384,10 @@ def test_load_refuses_damaged_files(tmp_path):
     with pytest.raises(ForecastError, match=r"h1_climatology.npy: cannot read \("):
         Forecaster.load(d)
     d = _resave(tmp_path)
+    np.save(d / "h1_ridge_w.npy", np.array([{"pickled": 1}] * 9, dtype=object), allow_pickle=True)
+    with pytest.raises(ForecastError, match=r"h1_ridge_w.npy: cannot read \(.*allow_pickle"):   # never unpickled
+        Forecaster.load(d)
+    d = _resave(tmp_path)
     (d / "h3_x_scale.npy").unlink()
     with pytest.raises(ForecastError, match=r"h3_x_scale.npy: cannot read \("):
         Forecaster.load(d)
