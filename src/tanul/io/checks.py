@@ -160,7 +160,7 @@ def check_shapes_fit(ar: Archive, model: Any, shape: tuple[int, ...], what: str 
             raise ar.error(f"{what}{member}: dtype {spec.dtype} in the file, the model uses {model.dtype}")
 
 
-def check_optimizer_state(ar: Archive, state: Any, optimizer: Any, dtype: np.dtype) -> dict[str, Any]:
+def check_optimizer_state(ar: Archive, state: Any, dtype: np.dtype) -> dict[str, Any]:
     """Validate ``optimizer_state`` and read its slot arrays: ``{"iterations", "slots"}``."""
     if not isinstance(state, dict) or set(state) - {"iterations", "slots"}:
         raise ar.error(f"optimizer_state must be an object with 'iterations' and 'slots', found "

@@ -1,0 +1,544 @@
+"""tanul.io, field by field (issue 18, the survivors of a mutation run of ``tanul.io``).
+
+Each test states what the documented file format and the loader's contract require: the whole
+message of a refusal (``<path>: <what is wrong>``, written out here from the file the test made),
+values at the edges of every limit (the limit itself loads, one past it is refused) and round trips
+compared with the original objects. Limits are lowered with ``monkeypatch`` where the real ones
+would need gigabytes, so that nothing here allocates more than a few kilobytes even when the
+code under test is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import zipfile
+
+import numpy as np
+import pytest
+
+import tanul
+from hostile_files import edit, good_files, npy, read_members, write_members
+from tanul import io as tio
+from tanul.io import ModelFileError, load_checkpoint, load_model, load_weights, save_checkpoint, save_model
+from tanul.io import checks as tchecks
+from tanul.io import reader as treader
+from tanul.optimizers import schedules
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """A model file (Dense(4, relu) -> Dense(3) on 5 inputs, Adam after 2 steps) and a checkpoint."""
+    return good_files(tmp_path_factory.mktemp("good"))
+
+
+def refusal(fn, path, *args, **kwargs):
+    """The ModelFileError message of ``fn(path)``, with the ``<path>: `` prefix checked and removed."""
+    with pytest.raises(ModelFileError) as info:
+        fn(path, *args, **kwargs)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: "), msg
+    return msg[len(f"{path}: "):]
+
+
+def _weights_model(units=(4, 3), seed=0, dtype="float32", built=True, names=None):
+    layers = [tanul.Dense(u, name=None if names is None else names[k]) for k, u in enumerate(units)]
+    kw = {"input_shape": (5,)} if built else {}
+    return tanul.Sequential(layers, seed=seed, dtype=dtype, **kw)
+
+
+# ---------------------------------------------------------------------- compile settings
+@pytest.mark.parametrize("field,value,expected", [
+    ("compile", [1], "compile must be an object, found [1]"),
+    ("optimizer", "adam", "compile.optimizer must be {'class_name': str, 'config': {...}}, found 'adam'"),
+    ("optimizer", {"class_name": "Adam", "config": [1]},
+     "compile.optimizer must be {'class_name': str, 'config': {...}}, found {'class_name': 'Adam', 'config': [1]}"),
+    ("metrics", "accuracy", "compile.metrics must be a list of metric names, found 'accuracy'"),
+    ("metrics", ["accuracy", 3], "compile.metrics must be a list of metric names, found ['accuracy', 3]"),
+    ("loss", 5, "compile.loss must be a loss name or config, found 5"),
+])
+def test_compile_fields_are_refused_with_what_was_found(good, tmp_path, field, value, expected):
+    def fn(c):
+        if field == "compile":
+            c["compile"] = value
+        else:
+            c["compile"][field] = value
+    assert refusal(load_model, edit(good[0], tmp_path / "c.tanul", fn)) == expected
+
+
+def test_a_loss_that_does_not_compile_is_named(good, tmp_path):
+    p = edit(good[0], tmp_path / "l.tanul", lambda c: c["compile"].update(loss="no_such_loss"))
+    assert re.fullmatch(r"compile: .*'no_such_loss'.*", refusal(load_model, p))
+
+
+def test_a_missing_optimizer_means_adam_with_its_defaults(good, tmp_path):
+    """``compile.optimizer: null`` is what ``compile(optimizer=None)`` would not accept: the
+    loader falls back to Adam's defaults (and still loads the stored Adam state into it)."""
+    original = load_model(good[0])
+    loaded = load_model(edit(good[0], tmp_path / "n.tanul", lambda c: c["compile"].update(optimizer=None)))
+    assert type(loaded.optimizer) is tanul.Adam
+    assert loaded.optimizer.get_config() == tanul.Adam().get_config()
+    assert loaded.optimizer.iterations == original.optimizer.iterations == 2
+    np.testing.assert_array_equal(loaded.optimizer.get_slot("v", "dense_0.W"),
+                                  original.optimizer.get_slot("v", "dense_0.W"))
+
+
+# ---------------------------------------------------------------------- learning rate after loading
+def _sgd_file(path, lr, iterations=None):
+    model = tanul.Sequential([tanul.Dense(2)], seed=0, input_shape=(3,))
+    model.compile(optimizer=tanul.SGD(lr=lr), loss="mse")
+    save_model(model, path)
+    if iterations is not None:
+        edit(path, path, lambda c: c["optimizer_state"].update(iterations=iterations))
+    return path
+
+
+def test_a_learning_rate_of_zero_loads(tmp_path):
+    loaded = load_model(_sgd_file(tmp_path / "z.tanul", 0.0))
+    assert loaded.optimizer.current_lr == 0.0
+
+
+def test_a_schedule_that_is_infinite_at_the_loaded_step_is_refused(tmp_path):
+    """CosineDecay's warm-up is η₀ (t + 1) / w: with η₀ = 1e308 and t + 1 = w = 2**53 the product
+    η₀ (t + 1) overflows to inf before the division."""
+    assert 1e308 * 2**53 == math.inf
+    schedule = tanul.optimizers.CosineDecay(1e308, decay_steps=1, warmup_steps=2**53)
+    p = _sgd_file(tmp_path / "inf.tanul", schedule, iterations=2**53 - 1)
+    assert refusal(load_model, p) == ("the optimizer's learning rate at step 9007199254740991 is inf, "
+                                      "not a finite number >= 0")
+
+
+class Doubling(schedules.Schedule):
+    """A user's schedule η₀ · 2^t: it overflows (OverflowError) past t = 1023."""
+
+    def __init__(self, initial_lr=1.0):
+        self.initial_lr = initial_lr
+        self._config = {"initial_lr": initial_lr}
+
+    def __call__(self, step):
+        return self.initial_lr * 2.0 ** step
+
+
+def test_a_schedule_that_cannot_be_evaluated_at_the_loaded_step_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setitem(schedules.SCHEDULES, "Doubling", Doubling)
+    p = _sgd_file(tmp_path / "ovf.tanul", Doubling(), iterations=2000)
+    with pytest.raises(OverflowError) as overflow:
+        2.0 ** 2000
+    assert refusal(load_model, p) == (f"the optimizer's learning rate cannot be evaluated at step 2000: "
+                                      f"OverflowError: {overflow.value}")
+    assert load_model(_sgd_file(tmp_path / "ok.tanul", Doubling(), iterations=3)).optimizer.current_lr == 8.0
+
+
+# ---------------------------------------------------------------------- optimiser state
+@pytest.mark.parametrize("state,expected", [
+    ({"slots": {}}, 0),          # no step count: 0
+    ({"iterations": 3}, 3),      # no slots: SGD without momentum has none
+    ({"iterations": 2**53, "slots": {}}, 2**53),  # the largest step count accepted
+])
+def test_optimizer_state_defaults_and_limits(tmp_path, state, expected):
+    p = _sgd_file(tmp_path / "s.tanul", 0.1)
+    edit(p, p, lambda c: c.update(optimizer_state=state))
+    assert load_model(p).optimizer.iterations == expected
+
+
+@pytest.mark.parametrize("change,expected", [
+    (lambda s: s.update(junk=1), None),
+    (lambda s: s.clear() or s.update(junk=1), "optimizer_state must be an object with 'iterations' and "
+                                              "'slots', found {'junk': 1}"),
+    (lambda s: s.update(iterations=2**53 + 1),
+     "optimizer_state.iterations must be an int in [0, 2**53], found 9007199254740993"),
+    (lambda s: s.update(slots=[1]), "optimizer_state.slots must be an object, found list"),
+    (lambda s: s["slots"].update({"m/dense_0.W": 5}),
+     "optimizer_state.slots['m/dense_0.W'] must refer to an array, found 5"),
+    (lambda s: s["slots"].update({"m/dense_0.W": {"__array__": ["x"]}}),
+     "an array reference must be a member name, found ['x']"),
+    (lambda s: s["slots"].update({"m/dense_0.W": {"__array__": "params/nowhere.npy"}}),
+     "array 'params/nowhere.npy' is not listed in config.json"),
+])
+def test_optimizer_state_refusals_say_what_was_found(good, tmp_path, change, expected):
+    config, _ = read_members(good[0])
+    if expected is None:  # an unknown key next to the two known ones
+        state = config["optimizer_state"]
+        change(state)
+        expected = (f"optimizer_state must be an object with 'iterations' and 'slots', found "
+                    f"{state!r:.80}")
+    p = edit(good[0], tmp_path / "o.tanul", lambda c: change(c["optimizer_state"]))
+    assert refusal(load_model, p) == expected
+
+
+def test_square_slots_of_a_layer_whose_name_has_a_slash_are_checked(tmp_path):
+    """Slot keys are ``<slot>/<layer>.<param>``: the slot is what comes before the first '/',
+    also when the layer's own name holds one."""
+    model = tanul.Sequential([tanul.Dense(2, name="enc/d")], seed=0, input_shape=(3,))
+    model.compile(optimizer="adam", loss="mse")
+    x = np.ones((4, 3), np.float32)
+    model.fit(x, x[:, :2], epochs=1, batch_size=4, verbose=0)
+    path = tmp_path / "slash.tanul"
+    model.save(path)
+    config, _ = read_members(path)
+    member = config["optimizer_state"]["slots"]["v/enc/d.W"]["__array__"]
+    p = edit(path, tmp_path / "neg.tanul", members={member: npy(np.full((3, 2), -1.0, np.float32))})
+    assert refusal(load_model, p) == ("optimizer_state.slots['v/enc/d.W'] holds negative values "
+                                      "(it is a running average of squares)")
+
+
+# ---------------------------------------------------------------------- random generator state
+def _rng(change):
+    return lambda c: change(c["rng_state"])
+
+
+@pytest.mark.parametrize("change,expected", [
+    (lambda s: s.update(state={"state": 1}), "rng_state.state must have keys ['inc', 'state'], found {'state': 1}"),
+    (lambda s: s["state"].update(state=2**128),
+     "rng_state.state.state must be an int in [0, 2**128), found 340282366920938463463374607431768211456"),
+    (lambda s: s["state"].update(inc=-1), "rng_state.state.inc must be an int in [0, 2**128), found -1"),
+    (lambda s: s.update(has_uint32=2), "rng_state.has_uint32 must be an int in [0, 2), found 2"),
+    (lambda s: s.update(uinteger=2**32), "rng_state.uinteger must be an int in [0, 4294967296), found 4294967296"),
+    (lambda s: s.update(uinteger=-1), "rng_state.uinteger must be an int in [0, 4294967296), found -1"),
+])
+def test_rng_state_refusals_say_what_was_found(good, tmp_path, change, expected):
+    assert refusal(load_checkpoint, edit(good[1], tmp_path / "r.tanul", _rng(change))) == expected
+
+
+@pytest.mark.parametrize("state", [
+    {"bit_generator": "PCG64", "state": {"state": 0, "inc": 2**128 - 1}, "has_uint32": 1, "uinteger": 2**32 - 1},
+    {"bit_generator": "PCG64", "state": {"state": 2**128 - 1, "inc": 0}, "has_uint32": 0, "uinteger": 0},
+])
+def test_rng_state_at_its_limits_loads(good, tmp_path, state):
+    model, _ = load_checkpoint(edit(good[1], tmp_path / "r.tanul", lambda c: c.update(rng_state=state)))
+    got = model.rng.bit_generator.state
+    expected = np.random.PCG64()
+    expected.state = state
+    assert got == expected.state
+    assert got["has_uint32"] == state["has_uint32"] and got["uinteger"] == state["uinteger"]
+
+
+def test_an_array_in_place_of_an_rng_word_is_read_and_refused(good, tmp_path):
+    config, members = read_members(good[1])
+    b = np.load(io.BytesIO(members["params/dense_0.b.npy"]), allow_pickle=False)
+    p = edit(good[1], tmp_path / "r.tanul",
+             lambda c: c["rng_state"]["state"].update(state={"__array__": "params/dense_0.b.npy"}))
+    assert refusal(load_checkpoint, p) == f"rng_state.state.state must be an int in [0, 2**128), found {b!r:.80}"
+
+
+# ---------------------------------------------------------------------- checkpoints
+class Halve(tanul.Layer):
+    """A user layer without parameters: y = x / 2."""
+
+    def forward(self, x, training=False):
+        return x / 2
+
+    def backward(self, dy):
+        return dy / 2
+
+
+def test_load_checkpoint_passes_custom_objects_on(tmp_path):
+    model = tanul.Sequential([tanul.Dense(2), Halve()], seed=0, input_shape=(3,))
+    model.compile(optimizer="sgd", loss="mse")
+    path = tmp_path / "c.tanul"
+    save_checkpoint(path, model, epoch=0)
+    renamed = edit(path, tmp_path / "r.tanul",
+                   lambda c: c["model"]["layers"][1].update(class_name="HalveUnregistered"))
+    loaded, info = load_checkpoint(renamed, custom_objects={"HalveUnregistered": Halve})
+    assert type(loaded.layers[1]) is Halve and info["epoch"] == 0
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(2.0).reshape((2,) + (1,) * 31),   # 32 dimensions: the most a stored array may have
+    np.zeros((0, 3), np.float32),               # a dimension of 0
+    np.zeros((0,), np.int64),
+])
+def test_extra_arrays_at_the_shape_limits_round_trip(tmp_path, array):
+    model = tanul.Sequential([tanul.Dense(2)], seed=0, input_shape=(3,))
+    model.compile(optimizer="sgd", loss="mse")
+    save_checkpoint(tmp_path / "c.tanul", model, epoch=0, extra={"a": array})
+    _, info = load_checkpoint(tmp_path / "c.tanul")
+    got = info["extra"]["a"]
+    assert got.shape == array.shape and got.dtype == array.dtype
+    np.testing.assert_array_equal(got, array)
+
+
+# ---------------------------------------------------------------------- the arrays table
+@pytest.mark.parametrize("meta,expected", [
+    ({"shape": [2**63], "dtype": "<f4"},
+     "arrays['params/dense_0.b.npy']: shape must be a list of at most 32 non-negative ints, found [9223372036854775808]"),
+    ({"shape": [4], "dtype": "float640"},     # 8 characters: read, then refused by NumPy's parser
+     "arrays['params/dense_0.b.npy']: dtype 'float640' is not a boolean, integer or float type (tanul stores only those)"),
+    ({"shape": [4], "dtype": "float6400"},    # 9 characters: refused unread
+     "arrays['params/dense_0.b.npy']: dtype must be a NumPy type string such as '<f4', found 'float6400'"),
+    ({"shape": [4], "dtype": "float32"},      # a float type, but not spelt as NumPy's dtype.str
+     "arrays['params/dense_0.b.npy']: dtype 'float32' is not a boolean, integer or float type (tanul stores only those)"),
+])
+def test_array_table_entries_are_refused_with_what_was_found(good, tmp_path, meta, expected):
+    p = edit(good[0], tmp_path / "a.tanul", lambda c: c["arrays"].update({"params/dense_0.b.npy": meta}))
+    assert refusal(load_model, p) == expected
+
+
+# ---------------------------------------------------------------------- .npy members
+def _npy_version(a, version):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, a, version=version, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _w(good):
+    _, members = read_members(good[0])
+    return np.load(io.BytesIO(members["params/dense_0.W.npy"]), allow_pickle=False)
+
+
+def test_a_version_2_npy_member_loads(good, tmp_path):
+    w = _w(good)
+    data = _npy_version(w, (2, 0))
+    assert data[6:8] == b"\x02\x00"
+    loaded = load_model(edit(good[0], tmp_path / "v2.tanul", members={"params/dense_0.W.npy": data}))
+    np.testing.assert_array_equal(loaded.layers[0].params["W"], w)
+
+
+def test_a_version_3_npy_member_is_refused_by_name(good, tmp_path):
+    data = _npy_version(_w(good), (3, 0))
+    p = edit(good[0], tmp_path / "v3.tanul", members={"params/dense_0.W.npy": data})
+    assert refusal(load_model, p) == (
+        "array 'params/dense_0.W.npy' cannot be read: its .npy header is malformed (ValueError: .npy "
+        "format version (3, 0) (tanul writes 1.0)); tanul never stores pickled objects")
+
+
+def test_a_malformed_npy_header_is_refused_with_the_parser_message(good, tmp_path):
+    _, members = read_members(good[0])
+    data = members["params/dense_0.W.npy"].replace(b"NUMPY", b"NUMPX", 1)
+    p = edit(good[0], tmp_path / "h.tanul", members={"params/dense_0.W.npy": data})
+    assert refusal(load_model, p) == (
+        "array 'params/dense_0.W.npy' cannot be read: its .npy header is malformed (ValueError: the "
+        r"magic string is not correct; expected b'\x93NUMPY', got b'\x93NUMPX'); tanul never stores "
+        "pickled objects")
+
+
+@pytest.mark.parametrize("transform,expected", [
+    (np.asfortranarray, "array 'params/dense_0.W.npy' has shape (5, 4) and dtype <f4 (Fortran order) in its "
+                        ".npy header, but config.json says [5, 4] / <f4"),
+    (lambda w: np.ascontiguousarray(w.T), "array 'params/dense_0.W.npy' has shape (4, 5) and dtype <f4 in its "
+                                          ".npy header, but config.json says [5, 4] / <f4"),
+    (lambda w: w.astype("<f8")[:, :2], "array 'params/dense_0.W.npy' has shape (5, 2) and dtype <f8 in its "
+                                       ".npy header, but config.json says [5, 4] / <f4"),
+])
+def test_an_npy_header_that_disagrees_with_the_config_is_refused(good, tmp_path, transform, expected):
+    p = edit(good[0], tmp_path / "f.tanul", members={"params/dense_0.W.npy": npy(transform(_w(good)))})
+    assert refusal(load_model, p) == expected
+
+
+def test_bytes_after_the_data_of_a_member_are_refused(good, tmp_path):
+    w = _w(good)
+    data = npy(w)
+    header = len(data) - w.nbytes          # 128 for NumPy's 1.0 header
+    p = edit(good[0], tmp_path / "j.tanul", members={"params/dense_0.W.npy": data + b"junk!"})
+    assert refusal(load_model, p) == (
+        f"array 'params/dense_0.W.npy': the member holds {len(data) + 5:,} bytes, but a {header}-byte header "
+        f"and 80 bytes of data make {len(data):,}")
+
+
+def test_a_flipped_data_byte_is_caught_by_the_zip_checksum(good, tmp_path):
+    raw = bytearray(good[0].read_bytes())
+    _, members = read_members(good[0])
+    data = members["params/dense_0.W.npy"]
+    at = raw.find(data) + len(data) - 3     # inside the float data, after the .npy header
+    raw[at] ^= 0x40
+    p = tmp_path / "crc.tanul"
+    p.write_bytes(bytes(raw))
+    assert refusal(load_model, p) == ("array 'params/dense_0.W.npy' is corrupted: Bad CRC-32 for file "
+                                      "'params/dense_0.W.npy'")
+
+
+# ---------------------------------------------------------------------- filling a model's arrays
+def test_load_weights_into_a_built_model_lists_at_most_five_missing_or_unexpected(tmp_path):
+    _weights_model(units=(3,)).save_weights(tmp_path / "small.tanul")
+    _weights_model(units=(3, 2, 2, 2)).save_weights(tmp_path / "big.tanul")
+    with pytest.raises(ModelFileError) as info:
+        load_weights(_weights_model(units=(3, 2, 2, 2)), tmp_path / "small.tanul")
+    assert str(info.value) == (
+        f"{tmp_path / 'small.tanul'}: load_weights: the arrays do not match the model: missing "
+        "['params/dense_1.W.npy', 'params/dense_1.b.npy', 'params/dense_2.W.npy', 'params/dense_2.b.npy', "
+        "'params/dense_3.W.npy'], unexpected []")
+    with pytest.raises(ModelFileError) as info:
+        load_weights(_weights_model(units=(3,)), tmp_path / "big.tanul")
+    assert str(info.value) == (
+        f"{tmp_path / 'big.tanul'}: load_weights: the arrays do not match the model: missing [], "
+        "unexpected ['params/dense_1.W.npy', 'params/dense_1.b.npy', 'params/dense_2.W.npy', "
+        "'params/dense_2.b.npy', 'params/dense_3.W.npy']")
+
+
+def test_load_weights_names_a_mismatch_by_layer_and_parameter(tmp_path):
+    """The message names ``<layer>.<param>``: everything after ``params/``, also when the layer's
+    name holds a '/'."""
+    _weights_model(units=(4,), names=["enc/d"]).save_weights(tmp_path / "w.tanul")
+    with pytest.raises(ModelFileError) as info:
+        load_weights(_weights_model(units=(3,), names=["enc/d"]), tmp_path / "w.tanul")
+    assert str(info.value) == (f"{tmp_path / 'w.tanul'}: load_weights: enc/d.W: the file has shape (5, 4), "
+                               "the model expects (5, 3)")
+
+
+def test_load_weights_refuses_another_dtype(tmp_path):
+    _weights_model(units=(4,)).save_weights(tmp_path / "w.tanul")
+    with pytest.raises(ModelFileError) as info:
+        load_weights(_weights_model(units=(4,), dtype="float64"), tmp_path / "w.tanul")
+    assert str(info.value) == (f"{tmp_path / 'w.tanul'}: load_weights: params/dense_0.W.npy: dtype float32 "
+                               "in the file, the model uses float64")
+
+
+def test_non_finite_parameters_are_refused(good, tmp_path):
+    w = _w(good)
+    w[2, 1] = np.inf
+    p = edit(good[0], tmp_path / "nan.tanul", members={"params/dense_0.W.npy": npy(w)})
+    assert refusal(load_model, p) == "params/dense_0.W.npy holds NaN or infinite values"
+
+
+def test_running_variances_of_zero_load(tmp_path):
+    model = tanul.Sequential([tanul.Dense(3), tanul.BatchNorm()], seed=0, input_shape=(2,))
+    model.layers[1].state["running_var"][...] = 0.0
+    model.save(tmp_path / "bn.tanul")
+    loaded = load_model(tmp_path / "bn.tanul")
+    np.testing.assert_array_equal(loaded.layers[1].state["running_var"], np.zeros(3, np.float32))
+
+
+class Scale(tanul.Layer):
+    """A user layer y = s·x that does not declare its parameters' shapes (checked after build)."""
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        self.params["s"] = np.array([2.0], dtype=dtype)
+        super().build(input_shape, rng, dtype)
+
+    def forward(self, x, training=False):
+        self._x = x
+        return x * self.params["s"]
+
+    def backward(self, dy):
+        self.grads["s"][...] = (dy * self._x).sum()
+        return dy * self.params["s"]
+
+
+def test_a_custom_layer_whose_array_is_missing_is_refused_after_build(tmp_path):
+    model = tanul.Sequential([tanul.Dense(2), Scale()], seed=0, input_shape=(3,))
+    model.save(tmp_path / "s.tanul")
+    config, members = read_members(tmp_path / "s.tanul")
+    del config["arrays"]["params/scale_0.s.npy"], members["params/scale_0.s.npy"]
+    p = write_members(tmp_path / "missing.tanul", config, members)
+    assert refusal(load_model, p) == ("the arrays do not match the model: missing ['params/scale_0.s.npy'], "
+                                      "unexpected []")
+
+
+# ---------------------------------------------------------------------- load_weights into an unbuilt model
+def test_load_weights_into_an_unbuilt_model(good, tmp_path):
+    def unbuilt():
+        return _weights_model(units=(4, 3), built=False)
+
+    p = edit(good[0], tmp_path / "n.tanul", lambda c: c["model"].pop("input_shape"))
+    assert refusal(lambda q: load_weights(unbuilt(), q), p) == "the model is not built and the file has no input_shape"
+    p = edit(good[0], tmp_path / "z.tanul", lambda c: c["model"].update(input_shape=[0]))
+    assert refusal(lambda q: load_weights(unbuilt(), q), p) == (
+        "model.input_shape must be a list of 1 to 32 positive ints (each at most 2147483647), found [0]")
+    assert refusal(lambda q: load_weights(_weights_model(units=(5, 3), built=False), q), good[0]) == (
+        "load_weights: dense_0.W: the file has shape (5, 4), the model expects (5, 5)")
+    model = unbuilt()
+    load_weights(model, good[0])
+    np.testing.assert_array_equal(model.layers[0].params["W"], _w(good))
+
+
+# ---------------------------------------------------------------------- what the config declares
+def _dense_file(path, units, inputs=4):
+    model = tanul.Sequential([tanul.Dense(units)], seed=0, input_shape=(inputs,))
+    model.save(path)
+    return path, model
+
+
+def test_shapes_at_every_limit_load(tmp_path, monkeypatch):
+    """Dense(100) on 4 inputs: output (100,), 4·100 + 100 = 500 float32 = 2,000 bytes, each limit
+    lowered to exactly that."""
+    path, model = _dense_file(tmp_path / "d.tanul", 100)
+    monkeypatch.setattr(tchecks, "MAX_DIM", 100)
+    monkeypatch.setattr(tchecks, "MAX_SAMPLE_VALUES", 100)
+    monkeypatch.setattr(tchecks, "MAX_NDIM", 1)
+    monkeypatch.setattr(tchecks, "MAX_MODEL_BYTES", 2000)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.layers[0].params["W"], model.layers[0].params["W"])
+
+
+@pytest.mark.parametrize("limit,value", [("MAX_DIM", 99), ("MAX_SAMPLE_VALUES", 99)])
+def test_a_layer_output_past_a_limit_is_refused(tmp_path, monkeypatch, limit, value):
+    path, _ = _dense_file(tmp_path / "d.tanul", 100)
+    monkeypatch.setattr(tchecks, limit, value)
+    assert refusal(load_model, path) == "layer 'dense_0' would output samples of shape (100,), outside tanul's limits"
+
+
+def test_the_model_byte_budget_counts_every_array_in_the_model_dtype(tmp_path, monkeypatch):
+    """Two layers of 2,000 bytes each (float32): the total, 4,000, is what is compared."""
+    model = tanul.Sequential([tanul.Dense(100), tanul.Dense(4)], seed=0, input_shape=(4,))
+    assert model.count_params() * 4 == 2000 + 1616
+    model.save(tmp_path / "m.tanul")
+    monkeypatch.setattr(tchecks, "MAX_MODEL_BYTES", 3616)
+    load_model(tmp_path / "m.tanul")
+    monkeypatch.setattr(tchecks, "MAX_MODEL_BYTES", 3615)
+    assert refusal(load_model, tmp_path / "m.tanul") == (
+        "the model in config.json declares more than 3,615 bytes of parameters and state (the limit of "
+        "tanul.io.MAX_MODEL_BYTES); refused before allocating anything")
+    monkeypatch.setattr(tchecks, "MAX_MODEL_BYTES", 2500)   # more than either layer alone
+    assert "declares more than 2,500 bytes" in refusal(load_model, tmp_path / "m.tanul")
+
+
+def test_a_shape_the_layer_refuses_is_reported(good, tmp_path):
+    model = tanul.Sequential([tanul.Conv2D(2, 3, name="c")], seed=0, input_shape=(1, 4, 4))
+    model.save(tmp_path / "c.tanul")
+    p = edit(tmp_path / "c.tanul", tmp_path / "small.tanul", lambda c: c["model"].update(input_shape=[1, 2, 2]))
+    with pytest.raises(ValueError) as direct:
+        tanul.Conv2D(2, 3, name="c").output_shape((1, 2, 2))
+    assert refusal(load_model, p) == f"cannot rebuild the model: {direct.value}"
+
+
+@pytest.mark.parametrize("change", ["extra array", "other shape"])
+def test_a_file_that_disagrees_with_its_architecture_is_refused_before_building(good, tmp_path, monkeypatch, change):
+    if change == "extra array":
+        config, members = read_members(good[0])
+        config["arrays"]["params/dense_9.W.npy"] = {"shape": [2], "dtype": "<f4"}
+        members["params/dense_9.W.npy"] = npy(np.zeros(2, np.float32))
+        p = write_members(tmp_path / "x.tanul", config, members)
+        expected = "the arrays do not match the model: missing [], unexpected ['params/dense_9.W.npy']"
+    else:
+        p = edit(good[0], tmp_path / "x.tanul", lambda c: c["model"]["layers"][1]["config"].update(units=5))
+        expected = "dense_1.W: the file has shape (4, 3), the model expects (4, 5)"
+
+    def no_build(self, *args, **kwargs):
+        raise AssertionError("the model was built before its arrays were checked")
+    monkeypatch.setattr(tanul.Sequential, "build", no_build)
+    assert refusal(load_model, p) == expected
+
+
+# ---------------------------------------------------------------------- messages and files
+def test_long_messages_are_cut_after_1000_characters():
+    assert treader.MAX_MESSAGE_CHARS == 1000
+    assert treader.cut("a" * 1000) == "a" * 1000
+    assert treader.cut("a" * 999 + "bc") == "a" * 999 + "b ... (message cut)"
+
+
+class _GrowingOs:
+    """``os`` whose ``stat`` reports the file 5 bytes smaller than it is (it grew after stat)."""
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def stat(self, path):
+        st = os.stat(path)
+        fields = list(st)
+        fields[6] -= 5  # st_size
+        return os.stat_result(fields)
+
+
+def test_a_file_that_grows_past_the_limit_after_stat_is_refused(tmp_path, monkeypatch):
+    p = tmp_path / "run.json"
+    p.write_text(json.dumps({"a": 1234567}))  # 14 bytes
+    assert tio.read_json_file(p, max_bytes=14) == {"a": 1234567}
+    monkeypatch.setattr(treader, "os", _GrowingOs())
+    with pytest.raises(ModelFileError) as info:
+        tio.read_json_file(p, max_bytes=10)
+    assert str(info.value) == f"{p}: is not a regular file or changed size while it was opened"
