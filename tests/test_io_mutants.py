@@ -454,13 +454,16 @@ def _dense_file(path, units, inputs=4):
 
 
 def test_shapes_at_every_limit_load(tmp_path, monkeypatch):
-    """Dense(100) on 4 inputs: output (100,), 4·100 + 100 = 500 float32 = 2,000 bytes, each limit
-    lowered to exactly that."""
-    path, model = _dense_file(tmp_path / "d.tanul", 100)
+    """Dense(100) on 100 inputs: input and output (100,), 100·100 + 100 = 10,100 float32 = 40,400
+    bytes, each limit lowered to exactly that; two layers, the most allowed."""
+    model = tanul.Sequential([tanul.Dense(100), tanul.ReLU()], seed=0, input_shape=(100,))
+    path = tmp_path / "d.tanul"
+    model.save(path)
     monkeypatch.setattr(tchecks, "MAX_DIM", 100)
     monkeypatch.setattr(tchecks, "MAX_SAMPLE_VALUES", 100)
     monkeypatch.setattr(tchecks, "MAX_NDIM", 1)
-    monkeypatch.setattr(tchecks, "MAX_MODEL_BYTES", 2000)
+    monkeypatch.setattr(tchecks, "MAX_MODEL_BYTES", 40_400)
+    monkeypatch.setattr(tchecks, "MAX_LAYERS", 2)
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.layers[0].params["W"], model.layers[0].params["W"])
 
@@ -496,14 +499,23 @@ def test_a_shape_the_layer_refuses_is_reported(good, tmp_path):
     assert refusal(load_model, p) == f"cannot rebuild the model: {direct.value}"
 
 
-@pytest.mark.parametrize("change", ["extra array", "other shape"])
+@pytest.mark.parametrize("change", ["extra arrays", "other shape", "more layers"])
 def test_a_file_that_disagrees_with_its_architecture_is_refused_before_building(good, tmp_path, monkeypatch, change):
-    if change == "extra array":
+    if change == "extra arrays":  # six: the message lists the first five, sorted
         config, members = read_members(good[0])
-        config["arrays"]["params/dense_9.W.npy"] = {"shape": [2], "dtype": "<f4"}
-        members["params/dense_9.W.npy"] = npy(np.zeros(2, np.float32))
+        for k in range(6):
+            config["arrays"][f"params/junk_{k}.W.npy"] = {"shape": [2], "dtype": "<f4"}
+            members[f"params/junk_{k}.W.npy"] = npy(np.zeros(2, np.float32))
         p = write_members(tmp_path / "x.tanul", config, members)
-        expected = "the arrays do not match the model: missing [], unexpected ['params/dense_9.W.npy']"
+        expected = ("the arrays do not match the model: missing [], unexpected ['params/junk_0.W.npy', "
+                    "'params/junk_1.W.npy', 'params/junk_2.W.npy', 'params/junk_3.W.npy', 'params/junk_4.W.npy']")
+    elif change == "more layers":  # three more Dense(3) layers: six arrays missing
+        def fn(c):
+            for k in (2, 3, 4):
+                c["model"]["layers"].append({"class_name": "Dense", "config": {"units": 3, "name": f"dense_{k}"}})
+        p = edit(good[0], tmp_path / "x.tanul", fn)
+        expected = ("the arrays do not match the model: missing ['params/dense_2.W.npy', 'params/dense_2.b.npy', "
+                    "'params/dense_3.W.npy', 'params/dense_3.b.npy', 'params/dense_4.W.npy'], unexpected []")
     else:
         p = edit(good[0], tmp_path / "x.tanul", lambda c: c["model"]["layers"][1]["config"].update(units=5))
         expected = "dense_1.W: the file has shape (4, 3), the model expects (4, 5)"
@@ -542,3 +554,89 @@ def test_a_file_that_grows_past_the_limit_after_stat_is_refused(tmp_path, monkey
     with pytest.raises(ModelFileError) as info:
         tio.read_json_file(p, max_bytes=10)
     assert str(info.value) == f"{p}: is not a regular file or changed size while it was opened"
+
+
+def test_a_config_dtype_other_than_the_arrays_is_refused(good, tmp_path):
+    p = edit(good[0], tmp_path / "d.tanul", lambda c: c["model"].update(dtype="float64"))
+    assert refusal(load_model, p) == "params/dense_0.W.npy: dtype float32 in the file, the model uses float64"
+
+
+def test_a_mismatch_is_named_by_layer_and_parameter_when_the_layer_name_has_a_slash(tmp_path):
+    tanul.Sequential([tanul.Dense(4, name="enc/d")], seed=0, input_shape=(3,)).save(tmp_path / "m.tanul")
+    p = edit(tmp_path / "m.tanul", tmp_path / "x.tanul", lambda c: c["model"]["layers"][0]["config"].update(units=5))
+    assert refusal(load_model, p) == "enc/d.W: the file has shape (3, 4), the model expects (3, 5)"
+
+
+def test_with_a_custom_layer_the_known_layers_are_still_checked_one_by_one(tmp_path):
+    """A layer that does not declare its shapes turns off the missing/unexpected test before
+    building, not the shape test of the layers after a missing array."""
+    model = tanul.Sequential([tanul.Dense(2), Scale(), tanul.Dense(3)], seed=0, input_shape=(4,))
+    model.save(tmp_path / "m.tanul")
+
+    def fn(c):
+        del c["arrays"]["params/dense_0.b.npy"]
+        c["model"]["layers"][2]["config"]["units"] = 5
+    p = edit(tmp_path / "m.tanul", tmp_path / "x.tanul", fn)
+    assert refusal(load_model, p) == "dense_1.W: the file has shape (2, 3), the model expects (2, 5)"
+
+
+@pytest.mark.parametrize("change,expected", [
+    (lambda m: m.update(layers=5), "config.json has no model architecture ('model.layers')"),
+    (lambda m: m.update(layers=[]), "model.layers is empty"),
+    (lambda m: m.pop("input_shape"), "the stored model has no input_shape"),
+    (lambda m: m.update(input_shape=5),
+     "model.input_shape must be a list of 1 to 32 positive ints (each at most 2147483647), found 5"),
+    (lambda m: m.update(input_shape=[0]),
+     "model.input_shape must be a list of 1 to 32 positive ints (each at most 2147483647), found [0]"),
+    (lambda m: m.update(input_shape=[1] * 33),
+     "model.input_shape must be a list of 1 to 32 positive ints (each at most 2147483647), found "
+     + f"{[1] * 33!r:.80}"),
+    (lambda m: m.update(dtype=None), "model.dtype must be 'float32' or 'float64', found None"),
+])
+def test_model_config_refusals_say_what_was_found(good, tmp_path, change, expected):
+    assert refusal(load_model, edit(good[0], tmp_path / "m.tanul", lambda c: change(c["model"]))) == expected
+
+
+def test_model_config_limits_on_layers_and_values_per_sample(good, tmp_path, monkeypatch):
+    monkeypatch.setattr(tchecks, "MAX_LAYERS", 1)
+    assert refusal(load_model, good[0]) == "model.layers has 2 layers, more than the 1 tanul loads"
+    monkeypatch.setattr(tchecks, "MAX_LAYERS", 2)
+    monkeypatch.setattr(tchecks, "MAX_SAMPLE_VALUES", 100)
+    p = edit(good[0], tmp_path / "m.tanul", lambda c: c["model"].update(input_shape=[10, 11]))
+    assert refusal(load_model, p) == "model.input_shape [10, 11] has more than 100 values per sample"
+
+
+def test_a_model_config_without_dtype_is_float32(good, tmp_path):
+    loaded = load_model(edit(good[0], tmp_path / "m.tanul", lambda c: c["model"].pop("dtype")))
+    assert loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded.layers[0].params["W"], _w(good))
+
+
+class HalveRenamed(Halve):
+    pass
+
+
+def test_load_model_passes_custom_objects_on(tmp_path):
+    model = tanul.Sequential([tanul.Dense(2), Halve()], seed=0, input_shape=(3,))
+    model.save(tmp_path / "m.tanul")
+    p = edit(tmp_path / "m.tanul", tmp_path / "r.tanul",
+             lambda c: c["model"]["layers"][1].update(class_name="NotRegisteredAnywhere"))
+    loaded = load_model(p, custom_objects={"NotRegisteredAnywhere": HalveRenamed})
+    assert type(loaded.layers[1]) is HalveRenamed
+
+
+class ParamsOnly(tanul.Dense):
+    """Overrides build and param_shapes but inherits Dense's state_shapes."""
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        super().build(input_shape, rng, dtype)
+
+    def param_shapes(self, input_shape):
+        return super().param_shapes(input_shape)
+
+
+def test_shapes_are_declared_only_when_both_methods_come_with_build():
+    from tanul.io.checks import _declares_shapes
+
+    assert not _declares_shapes(ParamsOnly(2))
+    assert _declares_shapes(tanul.Dense(2))
