@@ -225,7 +225,7 @@ def test_an_array_in_place_of_an_rng_word_is_read_and_refused(good, tmp_path):
 
 
 # ---------------------------------------------------------------------- checkpoints
-class Halve(tanul.Layer):
+class MioHalve(tanul.Layer):
     """A user layer without parameters: y = x / 2."""
 
     def forward(self, x, training=False):
@@ -236,14 +236,14 @@ class Halve(tanul.Layer):
 
 
 def test_load_checkpoint_passes_custom_objects_on(tmp_path):
-    model = tanul.Sequential([tanul.Dense(2), Halve()], seed=0, input_shape=(3,))
+    model = tanul.Sequential([tanul.Dense(2), MioHalve()], seed=0, input_shape=(3,))
     model.compile(optimizer="sgd", loss="mse")
     path = tmp_path / "c.tanul"
     save_checkpoint(path, model, epoch=0)
     renamed = edit(path, tmp_path / "r.tanul",
-                   lambda c: c["model"]["layers"][1].update(class_name="HalveUnregistered"))
-    loaded, info = load_checkpoint(renamed, custom_objects={"HalveUnregistered": Halve})
-    assert type(loaded.layers[1]) is Halve and info["epoch"] == 0
+                   lambda c: c["model"]["layers"][1].update(class_name="MioHalveUnregistered"))
+    loaded, info = load_checkpoint(renamed, custom_objects={"MioHalveUnregistered": MioHalve})
+    assert type(loaded.layers[1]) is MioHalve and info["epoch"] == 0
     x = np.ones((2, 3), np.float32)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
@@ -403,7 +403,7 @@ def test_running_variances_of_zero_load(tmp_path):
     np.testing.assert_array_equal(loaded.layers[1].state["running_var"], np.zeros(3, np.float32))
 
 
-class Scale(tanul.Layer):
+class MioScale(tanul.Layer):
     """A user layer y = s·x that does not declare its parameters' shapes (checked after build)."""
 
     def build(self, input_shape, rng, dtype=np.float32):
@@ -420,12 +420,12 @@ class Scale(tanul.Layer):
 
 
 def test_a_custom_layer_whose_array_is_missing_is_refused_after_build(tmp_path):
-    model = tanul.Sequential([tanul.Dense(2), Scale()], seed=0, input_shape=(3,))
+    model = tanul.Sequential([tanul.Dense(2), MioScale()], seed=0, input_shape=(3,))
     model.save(tmp_path / "s.tanul")
     config, members = read_members(tmp_path / "s.tanul")
-    del config["arrays"]["params/scale_0.s.npy"], members["params/scale_0.s.npy"]
+    del config["arrays"]["params/mio_scale_0.s.npy"], members["params/mio_scale_0.s.npy"]
     p = write_members(tmp_path / "missing.tanul", config, members)
-    assert refusal(load_model, p) == ("the arrays do not match the model: missing ['params/scale_0.s.npy'], "
+    assert refusal(load_model, p) == ("the arrays do not match the model: missing ['params/mio_scale_0.s.npy'], "
                                       "unexpected []")
 
 
@@ -570,7 +570,7 @@ def test_a_mismatch_is_named_by_layer_and_parameter_when_the_layer_name_has_a_sl
 def test_with_a_custom_layer_the_known_layers_are_still_checked_one_by_one(tmp_path):
     """A layer that does not declare its shapes turns off the missing/unexpected test before
     building, not the shape test of the layers after a missing array."""
-    model = tanul.Sequential([tanul.Dense(2), Scale(), tanul.Dense(3)], seed=0, input_shape=(4,))
+    model = tanul.Sequential([tanul.Dense(2), MioScale(), tanul.Dense(3)], seed=0, input_shape=(4,))
     model.save(tmp_path / "m.tanul")
 
     def fn(c):
@@ -612,20 +612,20 @@ def test_a_model_config_without_dtype_is_float32(good, tmp_path):
     np.testing.assert_array_equal(loaded.layers[0].params["W"], _w(good))
 
 
-class HalveRenamed(Halve):
+class MioHalveRenamed(MioHalve):
     pass
 
 
 def test_load_model_passes_custom_objects_on(tmp_path):
-    model = tanul.Sequential([tanul.Dense(2), Halve()], seed=0, input_shape=(3,))
+    model = tanul.Sequential([tanul.Dense(2), MioHalve()], seed=0, input_shape=(3,))
     model.save(tmp_path / "m.tanul")
     p = edit(tmp_path / "m.tanul", tmp_path / "r.tanul",
              lambda c: c["model"]["layers"][1].update(class_name="NotRegisteredAnywhere"))
-    loaded = load_model(p, custom_objects={"NotRegisteredAnywhere": HalveRenamed})
-    assert type(loaded.layers[1]) is HalveRenamed
+    loaded = load_model(p, custom_objects={"NotRegisteredAnywhere": MioHalveRenamed})
+    assert type(loaded.layers[1]) is MioHalveRenamed
 
 
-class ParamsOnly(tanul.Dense):
+class MioParamsOnly(tanul.Dense):
     """Overrides build and param_shapes but inherits Dense's state_shapes."""
 
     def build(self, input_shape, rng, dtype=np.float32):
@@ -638,5 +638,73 @@ class ParamsOnly(tanul.Dense):
 def test_shapes_are_declared_only_when_both_methods_come_with_build():
     from tanul.io.checks import _declares_shapes
 
-    assert not _declares_shapes(ParamsOnly(2))
+    assert not _declares_shapes(MioParamsOnly(2))
     assert _declares_shapes(tanul.Dense(2))
+
+
+# ---------------------------------------------------------------------- the model's own settings
+def test_name_and_seed_come_back(tmp_path):
+    model = tanul.Sequential([tanul.Dense(2)], seed=2**128 - 1, name="n" * 1000, input_shape=(3,))
+    model.save(tmp_path / "m.tanul")
+    loaded = load_model(tmp_path / "m.tanul")
+    assert loaded.name == "n" * 1000 and loaded.seed == 2**128 - 1
+    assert loaded.rng.bit_generator.state == model.rng.bit_generator.state  # both built once
+    unnamed = load_model(edit(tmp_path / "m.tanul", tmp_path / "u.tanul",
+                              lambda c: c["model"].update(name=None, seed=None)))
+    assert unnamed.name == "sequential" and unnamed.seed is None
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("seed", 2**128, "model.seed must be null or an int in [0, 2**128), found 340282366920938463463374607431768211456"),
+    ("seed", -1, "model.seed must be null or an int in [0, 2**128), found -1"),
+    ("seed", "7", "model.seed must be null or an int in [0, 2**128), found '7'"),
+    ("name", 5, "model.name must be a string of at most 1,000 characters, found 5"),
+    ("name", "n" * 1001, "model.name must be a string of at most 1,000 characters, found " + f"{'n' * 1001!r:.80}"),
+    ("dtype", "float16", "model.dtype must be 'float32' or 'float64', found 'float16'"),
+])
+def test_model_settings_are_refused_with_what_was_found(good, tmp_path, field, value, expected):
+    assert refusal(load_model, edit(good[0], tmp_path / "m.tanul", lambda c: c["model"].update({field: value}))) \
+        == expected
+
+
+def test_an_unknown_layer_class_is_named_with_the_ways_to_register_it(good, tmp_path):
+    p = edit(good[0], tmp_path / "u.tanul", lambda c: c["model"]["layers"][1].update(class_name="Unheard"))
+    assert re.fullmatch(r"cannot rebuild the model: Unknown layer class 'Unheard'\. Known: [^']*\bDense\b[^']*\. "
+                        r"Register custom layers with tanul\.register_layer or pass custom_objects=\.",
+                        refusal(load_model, p))
+
+
+class MioPicky(tanul.Layer):
+    """A user layer whose build accepts only 3 features."""
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        if tuple(input_shape) != (3,):
+            raise ValueError(f"MioPicky: expected 3 features, got input shape {tuple(input_shape)}")
+        super().build(input_shape, rng, dtype)
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, dy):
+        return dy
+
+
+def test_a_layer_whose_build_refuses_the_stored_shape_is_reported(tmp_path):
+    tanul.Sequential([MioPicky()], seed=0, input_shape=(3,)).save(tmp_path / "p.tanul")
+    p = edit(tmp_path / "p.tanul", tmp_path / "x.tanul", lambda c: c["model"].update(input_shape=[4]))
+    assert refusal(load_model, p) == "cannot rebuild the model: MioPicky: expected 3 features, got input shape (4,)"
+
+
+@pytest.mark.parametrize("exc,expected", [
+    (KeyError("layers"), "malformed tanul file: KeyError: missing entry 'layers'"),
+    (TypeError("unhashable type: 'list'"), "malformed tanul file: TypeError: unhashable type: 'list'"),
+    (ArithmeticError(), "malformed tanul file: ArithmeticError: no detail"),
+])
+def test_errors_from_malformed_content_become_model_file_errors(exc, expected):
+    def fn():
+        raise exc
+    with pytest.raises(ModelFileError) as info:
+        tio._guard("f.tanul", fn)
+    assert str(info.value) == f"f.tanul: {expected}"
+    with pytest.raises(FileNotFoundError):
+        tio._guard("f.tanul", lambda: open(os.path.join(os.sep, "no", "such", "file")))

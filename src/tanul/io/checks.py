@@ -80,16 +80,12 @@ def plan_model(ar: Archive, custom_objects: dict | None) -> Any:
     if seed is not None and (type(seed) is not int or not 0 <= seed < 2**128):
         raise ar.error(f"model.seed must be null or an int in [0, 2**128), found {seed!r:.80}")
     if name is not None and (not isinstance(name, str) or len(name) > 1000):
-        raise ar.error(f"model.name must be a string, found {name!r:.80}")
+        raise ar.error(f"model.name must be a string of at most 1,000 characters, found {name!r:.80}")
     try:
         layers = [layer_base.get(c, custom_objects) for c in layers_cfg]
         model = Sequential(layers, seed=seed, dtype=dtype, name=name)
-    except (ValueError, TypeError) as exc:
-        text = str(exc)
-        if "Unknown layer class" in text:
-            raise ar.error(f"{text} (register custom layers with tanul.register_layer or pass "
-                           "custom_objects={'Name': cls})") from None
-        raise ar.error(f"cannot rebuild the model: {text}") from None
+    except (ValueError, TypeError) as exc:  # an unknown class: the registry's message says what to do
+        raise ar.error(f"cannot rebuild the model: {exc}") from None
     check_shapes_fit(ar, model, shape)
     try:
         model.build(shape)
