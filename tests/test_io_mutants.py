@@ -708,3 +708,50 @@ def test_errors_from_malformed_content_become_model_file_errors(exc, expected):
     assert str(info.value) == f"f.tanul: {expected}"
     with pytest.raises(FileNotFoundError):
         tio._guard("f.tanul", lambda: open(os.path.join(os.sep, "no", "such", "file")))
+
+
+# ---------------------------------------------------------------------- the file layout (docs/saving.md)
+def _trained(optimizer="adam"):
+    model = tanul.Sequential([tanul.Dense(3, activation="relu"), tanul.Dense(2)], seed=0, input_shape=(4,))
+    model.compile(optimizer=optimizer, loss="mse")
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    model.fit(x, x[:, :2], epochs=1, batch_size=4, verbose=0)
+    return model
+
+
+def test_save_model_includes_the_optimizer_state_unless_told_not_to(tmp_path):
+    model = _trained()
+    save_model(model, tmp_path / "with.tanul")
+    save_model(model, tmp_path / "without.tanul", include_optimizer=False)
+    config, _ = read_members(tmp_path / "with.tanul")
+    assert config["kind"] == "model" and config["optimizer_state"]["iterations"] == 2
+    with_state = load_model(tmp_path / "with.tanul")
+    assert with_state.optimizer.iterations == 2
+    np.testing.assert_array_equal(with_state.optimizer.get_slot("m", "dense_1.W"), model.optimizer.get_slot("m", "dense_1.W"))
+    config, members = read_members(tmp_path / "without.tanul")
+    assert "optimizer_state" not in config and not [m for m in members if m.startswith("optimizer/")]
+    assert load_model(tmp_path / "without.tanul").optimizer.iterations == 0
+
+
+def test_member_names_follow_the_documented_layout(tmp_path):
+    """params/<layer>.<name>.npy, optimizer/..., and in a checkpoint callbacks/<i>/... and extra/...;
+    every array is referred to from config.json by its member name."""
+    from tanul.callbacks import EarlyStopping
+
+    model = _trained()
+    es = [EarlyStopping(restore_best_weights=True), EarlyStopping(restore_best_weights=True)]
+    es[0].set_state({"wait": 0, "best": 1.0, "best_epoch": 0, "stopped_epoch": -1, "best_weights": [np.zeros(2)]})
+    es[1].set_state({"wait": 0, "best": 2.0, "best_epoch": 0, "stopped_epoch": -1, "best_weights": [np.ones(3)]})
+    save_checkpoint(tmp_path / "c.tanul", model, epoch=0, callbacks=es, extra={"grid": np.arange(3)})
+    model.save_weights(tmp_path / "w.tanul")
+    config, members = read_members(tmp_path / "c.tanul")
+    assert config["kind"] == "checkpoint" and read_members(tmp_path / "w.tanul")[0]["kind"] == "weights"
+    params = {f"params/dense_{k}.{p}.npy" for k in (0, 1) for p in "Wb"}
+    slots = {f"optimizer/slots/{s}/dense_{k}.{p}.npy" for s in "mv" for k in (0, 1) for p in "Wb"}
+    others = {"callbacks/0/best_weights/0.npy", "callbacks/1/best_weights/0.npy", "extra/grid.npy"}
+    assert set(members) == set(config["arrays"]) == params | slots | others
+    assert {ref["__array__"] for ref in config["optimizer_state"]["slots"].values()} == slots
+    assert config["extra"] == {"grid": {"__array__": "extra/grid.npy"}}
+    _, info = load_checkpoint(tmp_path / "c.tanul")
+    np.testing.assert_array_equal(info["callbacks"][0]["state"]["best_weights"][0], np.zeros(2))
+    np.testing.assert_array_equal(info["callbacks"][1]["state"]["best_weights"][0], np.ones(3))
