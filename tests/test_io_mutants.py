@@ -755,3 +755,34 @@ def test_member_names_follow_the_documented_layout(tmp_path):
     _, info = load_checkpoint(tmp_path / "c.tanul")
     np.testing.assert_array_equal(info["callbacks"][0]["state"]["best_weights"][0], np.zeros(2))
     np.testing.assert_array_equal(info["callbacks"][1]["state"]["best_weights"][0], np.ones(3))
+
+
+class MioCounter(tanul.Layer):
+    """A user layer that declares its parameters but says its state is unknown (``None``)."""
+
+    def build(self, input_shape, rng, dtype=np.float32):
+        self.params["w"] = np.ones(input_shape, dtype=dtype)
+        self.state["count"] = np.zeros(1, dtype=dtype)
+        super().build(input_shape, rng, dtype)
+
+    def param_shapes(self, input_shape):
+        return {"w": tuple(input_shape)}
+
+    def state_shapes(self, input_shape):
+        return None
+
+    def forward(self, x, training=False):
+        return x * self.params["w"]
+
+    def backward(self, dy):
+        return dy * self.params["w"]
+
+
+def test_a_layer_with_unknown_state_shapes_is_checked_after_build(tmp_path):
+    model = tanul.Sequential([tanul.Dense(3), MioCounter()], seed=0, input_shape=(2,))
+    model.layers[1].params["w"][...] = [1.0, 2.0, 3.0]
+    model.layers[1].state["count"][...] = 7.0
+    model.save(tmp_path / "m.tanul")
+    loaded = load_model(tmp_path / "m.tanul")
+    np.testing.assert_array_equal(loaded.layers[1].params["w"], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(loaded.layers[1].state["count"], [7.0])
