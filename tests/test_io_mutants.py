@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import sys
 import zipfile
 
 import numpy as np
@@ -126,7 +127,7 @@ def test_a_schedule_that_cannot_be_evaluated_at_the_loaded_step_is_refused(tmp_p
     monkeypatch.setitem(schedules.SCHEDULES, "Doubling", Doubling)
     p = _sgd_file(tmp_path / "ovf.tanul", Doubling(), iterations=2000)
     with pytest.raises(OverflowError) as overflow:
-        2.0 ** 2000
+        _ = 2.0 ** 2000
     assert refusal(load_model, p) == (f"the optimizer's learning rate cannot be evaluated at step 2000: "
                                       f"OverflowError: {overflow.value}")
     assert load_model(_sgd_file(tmp_path / "ok.tanul", Doubling(), iterations=3)).optimizer.current_lr == 8.0
@@ -786,3 +787,146 @@ def test_a_layer_with_unknown_state_shapes_is_checked_after_build(tmp_path):
     loaded = load_model(tmp_path / "m.tanul")
     np.testing.assert_array_equal(loaded.layers[1].params["w"], [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(loaded.layers[1].state["count"], [7.0])
+
+
+# ---------------------------------------------------------------------- JSON limits (tanul.io.reader)
+def test_json_depth_counts_nesting_and_containers_outside_strings():
+    text = b'{"a": [[], [[]]], "b": "]]"}'   # depths 1, 2, 3, 3, 4; five containers; "]]" is a string
+    assert treader.json_depth(text, 64) == (4, 5)
+    assert treader.json_depth(text, 64, 5) == (4, 5)
+    assert treader.json_depth(text, 2) == (3, 3)       # stops at the first level past the limit
+    assert treader.json_depth(text, 64, 3) == (3, 4)   # stops at the fourth container (depth 3)
+    assert treader.json_depth(b"[[][[]]]", 64) == (3, 4)
+
+
+def _json_file(tmp_path, text):
+    p = tmp_path / "run.json"
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return p
+
+
+def test_json_nesting_and_container_limits_are_inclusive(tmp_path, monkeypatch):
+    p = _json_file(tmp_path, "[" * 64 + "]" * 64)
+    assert tio.read_json_file(p) == json.loads("[" * 64 + "]" * 64)
+    p = _json_file(tmp_path, "[" * 65 + "]" * 65)
+    assert refusal(tio.read_json_file, p) == "the file nests arrays/objects more than 64 deep"
+    monkeypatch.setattr(treader, "MAX_JSON_CONTAINERS", 3)
+    assert tio.read_json_file(_json_file(tmp_path, '[{}, [], "[]"]')) == [{}, [], "[]"]
+    assert refusal(tio.read_json_file, _json_file(tmp_path, "[{}, [], [[]]]")) == "the file holds more than 3 arrays/objects"
+
+
+def test_json_integers_up_to_4300_digits_are_read(tmp_path):
+    big = "9" * 4300
+    assert tio.read_json_file(_json_file(tmp_path, f'{{"n": -{big}}}')) == {"n": -int(big)}
+    assert refusal(tio.read_json_file, _json_file(tmp_path, f'{{"n": {big}9}}')) == (
+        "the file holds an integer of 4,301 digits (at most 4,300 are read)")
+
+
+def test_json_integers_over_the_interpreters_own_limit_are_refused(tmp_path):
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        msg = refusal(tio.read_json_file, _json_file(tmp_path, "1" * 1000))
+    finally:
+        sys.set_int_max_str_digits(old)
+    assert msg == "the file holds an integer of 1,000 digits (at most 4,300 are read)"
+
+
+def test_json_that_is_not_utf8_or_not_json_is_refused_with_the_decoders_message(tmp_path):
+    with pytest.raises(UnicodeDecodeError) as utf8:
+        b'"\xff"'.decode("utf-8")
+    assert refusal(tio.read_json_file, _json_file(tmp_path, b'"\xff"')) == f"the file is not UTF-8 text: {utf8.value}"
+    with pytest.raises(json.JSONDecodeError) as bad:
+        json.loads('{"a": }')
+    assert refusal(tio.read_json_file, _json_file(tmp_path, '{"a": }')) == f"the file is not valid JSON: {bad.value}"
+
+
+# ---------------------------------------------------------------------- the zip container
+def _cd_entries(raw):
+    """Offsets of the central-directory entries of a zip, by member name."""
+    out, at = {}, raw.find(b"PK\x01\x02")
+    while at != -1:
+        n = int.from_bytes(raw[at + 28:at + 30], "little")
+        out[raw[at + 46:at + 46 + n].decode()] = at
+        at = raw.find(b"PK\x01\x02", at + 46 + n)
+    return out
+
+
+def _patched(good, tmp_path, member, **fields):
+    """The good model file with central-directory fields of ``member`` changed: ``flags``,
+    ``method``, ``size`` (both compressed and uncompressed size)."""
+    raw = bytearray(good[0].read_bytes())
+    at = _cd_entries(raw)[member]
+    if "flags" in fields:
+        raw[at + 8:at + 10] = fields["flags"].to_bytes(2, "little")
+    if "method" in fields:
+        raw[at + 10:at + 12] = fields["method"].to_bytes(2, "little")
+    if "size" in fields:
+        raw[at + 20:at + 28] = fields["size"].to_bytes(4, "little") * 2
+    p = tmp_path / "patched.tanul"
+    p.write_bytes(bytes(raw))
+    return p
+
+
+def test_encrypted_and_unknown_compression_members_are_refused(good, tmp_path):
+    p = _patched(good, tmp_path, "params/dense_0.W.npy", flags=1)
+    assert refusal(load_model, p) == "array 'params/dense_0.W.npy' is encrypted; tanul files are never encrypted"
+    p = _patched(good, tmp_path, "config.json", method=7)
+    assert refusal(load_model, p) == ("config.json is compressed (method 7); tanul writes stored (uncompressed) "
+                                      "members and reads only those")
+
+
+def test_a_member_said_to_extend_past_the_end_is_refused(good, tmp_path):
+    raw = good[0].read_bytes()
+    entries = _cd_entries(raw)
+    last = max(entries, key=lambda n: int.from_bytes(raw[entries[n] + 42:entries[n] + 46], "little"))
+    offset = int.from_bytes(raw[entries[last] + 42:entries[last] + 46], "little")
+    p = _patched(good, tmp_path, last, size=len(raw) - offset + 1)
+    assert refusal(load_model, p) == f"array {last!r} extends past the end of the file (truncated?)"
+    # ending exactly at the end of the file passes this test (and fails the .npy size test after it)
+    p = _patched(good, tmp_path, last, size=len(raw) - offset)
+    _, members = read_members(good[0])
+    header = len(members[last]) - np.load(io.BytesIO(members[last])).nbytes
+    assert refusal(load_model, p) == (f"array {last!r}: the member holds {len(raw) - offset:,} bytes, but a "
+                                      f"{header}-byte header and {len(members[last]) - header:,} bytes of data "
+                                      f"make {len(members[last]):,}")
+
+
+def test_a_member_twice_and_a_missing_config_are_refused(good, tmp_path):
+    config, members = read_members(good[0])
+    p = tmp_path / "twice.tanul"
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        with zipfile.ZipFile(write_members(p, config, members), "a") as zf:
+            zf.writestr("params/dense_0.b.npy", members["params/dense_0.b.npy"])
+    assert refusal(load_model, p) == "the zip archive holds 'params/dense_0.b.npy' twice"
+    p = tmp_path / "noconfig.tanul"
+    with zipfile.ZipFile(p, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    assert refusal(load_model, p) == "not a tanul file: config.json is missing"
+    p = tmp_path / "text.tanul"
+    p.write_text("hello")
+    assert refusal(load_model, p) == "not a tanul file (not a zip archive, or truncated): File is not a zip file"
+
+
+def test_a_corrupted_config_is_caught_by_the_zip_checksum(good, tmp_path):
+    raw = bytearray(good[0].read_bytes())
+    at = raw.find(b'"format_version"')
+    raw[at + 1] ^= 0x20   # "format_version" -> "Format_version"
+    p = tmp_path / "crc.tanul"
+    p.write_bytes(bytes(raw))
+    assert refusal(load_model, p) == "config.json is corrupted: Bad CRC-32 for file 'config.json'"
+
+
+def test_the_zip_directory_and_config_size_limits_are_inclusive(good, tmp_path, monkeypatch):
+    raw = good[0].read_bytes()
+    eocd = raw.rfind(b"PK\x05\x06")
+    directory = int.from_bytes(raw[eocd + 12:eocd + 16], "little")
+    with zipfile.ZipFile(good[0]) as zf:
+        config_bytes = zf.getinfo("config.json").file_size
+    monkeypatch.setattr(treader, "MAX_DIRECTORY_BYTES", directory)
+    monkeypatch.setattr(treader, "MAX_CONFIG_BYTES", config_bytes)
+    np.testing.assert_array_equal(load_model(good[0]).layers[0].params["W"], _w(good))
+    monkeypatch.setattr(treader, "MAX_DIRECTORY_BYTES", directory - 1)
+    assert refusal(load_model, good[0]) == (f"its zip directory is {directory:,} bytes, more than the "
+                                            f"{directory - 1:,} bytes tanul reads")
