@@ -930,3 +930,23 @@ def test_the_zip_directory_and_config_size_limits_are_inclusive(good, tmp_path, 
     monkeypatch.setattr(treader, "MAX_DIRECTORY_BYTES", directory - 1)
     assert refusal(load_model, good[0]) == (f"its zip directory is {directory:,} bytes, more than the "
                                             f"{directory - 1:,} bytes tanul reads")
+
+
+@pytest.mark.parametrize("change,expected", [
+    (lambda c: c.update(format="keras"), "not a tanul file: config.json has format 'keras'"),
+    (lambda c: c.update(format_version=2, tanul_version="9.9.9"),
+     "format version 2 is newer than this tanul reads (1); upgrade tanul (file written by tanul 9.9.9)"),
+    (lambda c: c.update(format_version=2) or c.pop("tanul_version"),
+     "format version 2 is newer than this tanul reads (1); upgrade tanul (file written by tanul ?)"),
+    (lambda c: c.update(format_version=0), "unknown format version 0"),
+    (lambda c: c.update(format_version="1"), "format_version must be an int, found '1'"),
+    (lambda c: c.pop("arrays"), "config.json has no 'arrays' table"),
+])
+def test_config_headers_are_refused_with_what_was_found(good, tmp_path, change, expected):
+    assert refusal(load_model, edit(good[0], tmp_path / "h.tanul", change)) == expected
+
+
+def test_a_config_that_is_not_an_object_is_refused(good, tmp_path):
+    _, members = read_members(good[0])
+    p = write_members(tmp_path / "list.tanul", b"[1, 2]", members)
+    assert refusal(load_model, p) == "config.json must hold an object, found list"
