@@ -950,3 +950,65 @@ def test_a_config_that_is_not_an_object_is_refused(good, tmp_path):
     _, members = read_members(good[0])
     p = write_members(tmp_path / "list.tanul", b"[1, 2]", members)
     assert refusal(load_model, p) == "config.json must hold an object, found list"
+
+
+# ---------------------------------------------------------------------- writing
+def test_the_config_header_of_every_kind_of_file(tmp_path):
+    model = _trained()
+    model.save(tmp_path / "m.tanul")
+    config, members = read_members(tmp_path / "m.tanul")
+    assert (config["format"], config["format_version"], config["tanul_version"]) == ("tanul", 1, tanul.__version__)
+    assert config["model"] == json.loads(json.dumps(model.get_config()))
+    assert config["compile"] == {"loss": tanul.losses.serialize(model.loss), "metrics": [],
+                                 "optimizer": {"class_name": "Adam", "config": model.optimizer.get_config()}}
+    assert config["arrays"]["params/dense_0.W.npy"] == {"shape": [4, 3], "dtype": "<f4"}
+    assert set(config["arrays"]) == set(members)
+    with zipfile.ZipFile(tmp_path / "m.tanul") as zf:
+        assert zf.namelist()[0] == "config.json"
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+
+
+def test_an_unbuilt_model_is_not_saved(tmp_path):
+    model = tanul.Sequential([tanul.Dense(2)], name="net")
+    for save in (save_model, tio.save_weights):
+        with pytest.raises(ValueError) as info:
+            save(model, tmp_path / "m.tanul")
+        assert str(info.value) == ("cannot save 'net': the model is not built yet (give input_shape=..., "
+                                   "or call fit/predict once)")
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_uncompiled_model_and_lbfgs_round_trip(tmp_path):
+    plain = tanul.Sequential([tanul.Dense(2)], seed=0, input_shape=(3,))
+    plain.save(tmp_path / "plain.tanul")
+    assert read_members(tmp_path / "plain.tanul")[0]["compile"] is None
+    assert load_model(tmp_path / "plain.tanul").loss is None
+    lb = tanul.Sequential([tanul.Dense(2)], seed=0, input_shape=(3,))
+    lb.compile(optimizer=tanul.optimizers.LBFGS(max_iter=7, tol=1e-6), loss="mse", metrics=["mae"])
+    lb.save(tmp_path / "lbfgs.tanul")
+    loaded = load_model(tmp_path / "lbfgs.tanul")
+    assert type(loaded.optimizer) is tanul.optimizers.LBFGS
+    assert loaded.optimizer.get_config() == {"max_iter": 7, "tol": 1e-6, "history_size": 10}
+    assert [m.name for m in loaded.metrics] == ["mae"]
+
+
+def test_a_checkpoint_of_a_diverged_run_keeps_its_nan_losses(tmp_path):
+    model = _trained()
+    model.history.set_state({"history": {"loss": [1.5, float("nan"), float("inf")]}, "epoch": [0, 1, 2]})
+    save_checkpoint(tmp_path / "c.tanul", model, epoch=2)
+    loaded, _ = load_checkpoint(tmp_path / "c.tanul")
+    loss = loaded.history.history["loss"]
+    assert loss[0] == 1.5 and math.isnan(loss[1]) and loss[2] == math.inf
+
+
+def test_missing_files_and_files_over_the_size_limit(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        load_model(tmp_path / "nothing.tanul")
+    assert str(info.value) == f"no such file: {tmp_path / 'nothing.tanul'}"
+    p = _json_file(tmp_path, '{"a": 1234567}')
+    assert refusal(tio.read_json_file, p, max_bytes=13) == "is 14 bytes, more than the 13 bytes tanul reads"
+    loop = tmp_path / "loop.tanul"
+    loop.symlink_to(loop)
+    with pytest.raises(OSError) as direct:
+        os.stat(loop)
+    assert refusal(load_model, loop) == f"cannot be read: {direct.value.strerror}"
