@@ -1012,3 +1012,28 @@ def test_missing_files_and_files_over_the_size_limit(tmp_path):
     with pytest.raises(OSError) as direct:
         os.stat(loop)
     assert refusal(load_model, loop) == f"cannot be read: {direct.value.strerror}"
+
+
+def test_an_object_array_is_never_written(tmp_path):
+    model = _trained()
+    path = tmp_path / "c.tanul"
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        save_checkpoint(path, model, epoch=0, extra={"objects": np.array([{"a": 1}], dtype=object)})
+    assert not list(tmp_path.iterdir())   # nothing written, not even a temporary file
+
+
+class MioFullBatch:
+    """A user's full-batch optimiser (the FullBatchOptimizer protocol) without get_config."""
+
+    max_iter = None
+
+    def minimize(self, problem, x, y, *, max_iter, callback):
+        pass
+
+
+def test_an_optimizer_without_get_config_is_saved_as_null(tmp_path):
+    model = tanul.Sequential([tanul.Dense(2)], seed=0, input_shape=(3,))
+    model.compile(optimizer=MioFullBatch(), loss="mse")
+    model.save(tmp_path / "m.tanul")
+    config, _ = read_members(tmp_path / "m.tanul")
+    assert config["compile"]["optimizer"] is None and config["compile"]["loss"] == tanul.losses.serialize(model.loss)
