@@ -1037,3 +1037,131 @@ def test_an_optimizer_without_get_config_is_saved_as_null(tmp_path):
     model.save(tmp_path / "m.tanul")
     config, _ = read_members(tmp_path / "m.tanul")
     assert config["compile"]["optimizer"] is None and config["compile"]["loss"] == tanul.losses.serialize(model.loss)
+
+
+# ---------------------------------------------------------------------- errors the loader did not foresee
+class MioStrict(tanul.Layer):
+    """A user layer whose constructor looks a key up in a dict the file supplies."""
+
+    def __init__(self, sizes=None, name=None):
+        super().__init__(name=name)
+        self.size = (sizes or {"size": 1})["size"]
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, dy):
+        return dy
+
+    def get_config(self):
+        return {"sizes": {"size": self.size}, "name": self.name}
+
+
+def test_an_unforeseen_error_from_a_file_names_the_file(tmp_path):
+    tanul.Sequential([MioStrict()], seed=0, input_shape=(2,)).save(tmp_path / "m.tanul")
+    p = edit(tmp_path / "m.tanul", tmp_path / "x.tanul",
+             lambda c: c["model"]["layers"][0]["config"].update(sizes={"other": 2}))
+    assert refusal(load_model, p) == "malformed tanul file: KeyError: missing entry 'size'"
+
+
+# ---------------------------------------------------------------------- files that change under the loader
+class _LyingOs:
+    """``os`` whose ``stat`` says every file is a small regular file (what a check sees before a
+    FIFO is swapped in), and whose ``open`` can be made to fail."""
+
+    def __init__(self, open_error=None):
+        self.open_error = open_error
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def stat(self, path):
+        return os.stat_result((0o100644, 0, 0, 1, 0, 0, 10, 0, 0, 0))
+
+    def open(self, path, flags):
+        if self.open_error is not None:
+            raise self.open_error
+        return os.open(path, flags)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_swapped_in_after_the_check_does_not_block(tmp_path, monkeypatch):
+    import signal
+
+    fifo = tmp_path / "pipe.tanul"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(treader, "os", _LyingOs())
+
+    def timeout(*_):
+        raise TimeoutError("opening the FIFO blocked")
+    old = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(10)
+    try:
+        msg = refusal(load_model, fifo)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert msg == "is a FIFO (named pipe) or changed size while it was opened"
+
+
+def test_a_file_that_cannot_be_opened_is_named_with_the_reason(good, monkeypatch):
+    monkeypatch.setattr(treader, "os", _LyingOs(PermissionError(13, "Permission denied")))
+    assert refusal(load_model, good[0]) == "cannot be opened: Permission denied"
+
+
+def test_a_member_of_exactly_the_data_size_has_no_room_for_a_header(good, tmp_path):
+    p = edit(good[0], tmp_path / "raw.tanul", members={"params/dense_0.W.npy": bytes(80)})
+    assert refusal(load_model, p).startswith(
+        "array 'params/dense_0.W.npy' cannot be read: its .npy header is malformed (ValueError: the magic "
+        "string is not correct")
+
+
+def _overlapping(path, names, pad):
+    """A zip whose members ``names`` all point at the same stored bytes (one .npy of 1,000 float32),
+    declared in config.json; ``pad`` spaces in the config set the file's size."""
+    import zlib
+
+    data = npy(np.zeros(1000, np.float32))
+    config = {"format": "tanul", "format_version": 1, "kind": "model", "pad": " " * pad,
+              "arrays": {n: {"shape": [1000], "dtype": "<f4"} for n in names}}
+    raw_config = json.dumps(config).encode()
+    out, central = bytearray(), bytearray()
+
+    def local(name, body):
+        fn = name.encode()
+        return (len(out), len(body), zlib.crc32(body),
+                b"PK\x03\x04" + (20).to_bytes(2, "little") + bytes(4) + bytes(4)
+                + zlib.crc32(body).to_bytes(4, "little") + len(body).to_bytes(4, "little") * 2
+                + len(fn).to_bytes(2, "little") + bytes(2) + fn + body)
+
+    entries = []
+    for name, body in (("config.json", raw_config), (names[0], data)):
+        offset, size, crc, blob = local(name, body)
+        out += blob
+        entries.append((name, offset, size, crc))
+    entries += [(n, entries[1][1], entries[1][2], entries[1][3]) for n in names[1:]]
+    for name, offset, size, crc in entries:
+        fn = name.encode()
+        central += (b"PK\x01\x02" + (20).to_bytes(2, "little") * 2 + bytes(4) + bytes(4) + crc.to_bytes(4, "little")
+                    + size.to_bytes(4, "little") * 2 + len(fn).to_bytes(2, "little") + bytes(8)
+                    + bytes(4) + offset.to_bytes(4, "little") + fn)
+    end = (b"PK\x05\x06" + bytes(4) + len(entries).to_bytes(2, "little") * 2 + len(central).to_bytes(4, "little")
+           + len(out).to_bytes(4, "little") + bytes(2))
+    path.write_bytes(bytes(out + central + end))
+    return path
+
+
+def test_overlapping_members_cannot_declare_more_array_bytes_than_the_file_holds(tmp_path):
+    """Three directory entries share one member's bytes (the overlapping-files zip bomb): 12,000
+    bytes of arrays declared in a file of about 5,000."""
+    names = ["a.npy", "b.npy", "c.npy"]
+    p = _overlapping(tmp_path / "o.tanul", names, 0)
+    size = p.stat().st_size
+    assert 4000 < size < 12_000
+    assert refusal(treader.Archive, p) == f"config.json declares 12,000 bytes of arrays, more than the file's {size:,} bytes"
+    # exactly as many bytes declared as the file has: opened (each member is then read on its own)
+    p = _overlapping(tmp_path / "o.tanul", names, 12_000 - size)
+    assert p.stat().st_size == 12_000
+    with treader.Archive(p) as ar:
+        assert sorted(ar.manifest) == names
+        np.testing.assert_array_equal(ar.array("a.npy"), np.zeros(1000, np.float32))
