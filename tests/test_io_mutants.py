@@ -938,6 +938,8 @@ def test_the_zip_directory_and_config_size_limits_are_inclusive(good, tmp_path, 
      "format version 2 is newer than this tanul reads (1); upgrade tanul (file written by tanul 9.9.9)"),
     (lambda c: c.update(format_version=2) or c.pop("tanul_version"),
      "format version 2 is newer than this tanul reads (1); upgrade tanul (file written by tanul ?)"),
+    (lambda c: c.update(format_version=2, tanul_version="1." + "2" * 60),  # a version quoted up to 40 characters
+     "format version 2 is newer than this tanul reads (1); upgrade tanul (file written by tanul 1." + "2" * 38 + ")"),
     (lambda c: c.update(format_version=0), "unknown format version 0"),
     (lambda c: c.update(format_version="1"), "format_version must be an int, found '1'"),
     (lambda c: c.pop("arrays"), "config.json has no 'arrays' table"),
