@@ -1003,6 +1003,10 @@ def test_a_checkpoint_of_a_diverged_run_keeps_its_nan_losses(tmp_path):
     assert loss[0] == 1.5 and math.isnan(loss[1]) and loss[2] == math.inf
 
 
+def test_a_directory_is_not_a_regular_file(tmp_path):
+    assert refusal(load_model, tmp_path) == "is a directory, not a regular file"
+
+
 def test_missing_files_and_files_over_the_size_limit(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         load_model(tmp_path / "nothing.tanul")
