@@ -186,3 +186,14 @@ def test_fit_with_blocks_gives_the_same_weights_on_one_thread_and_on_two():
         parallel._state["threads"] = saved
     for a, b in zip(weights[1], weights[2]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("size", "split"), [(15, False), (16, True), (23, True)])
+def test_a_buffer_is_split_from_twice_the_smallest_chunk_on(size, split):
+    # the documented rule: below 2 x parallel_min_chunk elements a step runs in one call
+    calls = []
+    opt = Adam(lr=0.01)
+    opt.parallel_for, opt.parallel_min_chunk = split_runner(calls), 8
+    opt.build(np.ones(size, np.float32), np.ones(size, np.float32))
+    opt.step()
+    assert calls == ([(size, 8)] if split else [])

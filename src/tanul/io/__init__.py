@@ -320,15 +320,13 @@ def _compile(ar: Archive, model: Any) -> None:
         raise ar.error(f"compile: {exc}") from None
     state = ar.config.get("optimizer_state")
     opt = model.optimizer
-    if state is not None and hasattr(opt, "load_state_dict"):
-        if not getattr(opt, "built", False):
-            model._build_optimizer()
-        checked = check_optimizer_state(ar, state, opt, model.dtype)
+    if state is not None and hasattr(opt, "load_state_dict"):  # compile built it (the model is built)
+        checked = check_optimizer_state(ar, state, model.dtype)
         try:
             opt.load_state_dict(checked)
         except (ValueError, KeyError) as exc:
             raise ar.error(f"optimizer_state: {exc}") from None
-    if hasattr(opt, "current_lr"):
+    if hasattr(type(opt), "current_lr"):  # on the class: hasattr(opt, ...) would evaluate the schedule
         check_lr(ar, opt)
 
 

@@ -80,16 +80,12 @@ def plan_model(ar: Archive, custom_objects: dict | None) -> Any:
     if seed is not None and (type(seed) is not int or not 0 <= seed < 2**128):
         raise ar.error(f"model.seed must be null or an int in [0, 2**128), found {seed!r:.80}")
     if name is not None and (not isinstance(name, str) or len(name) > 1000):
-        raise ar.error(f"model.name must be a string, found {name!r:.80}")
+        raise ar.error(f"model.name must be a string of at most 1,000 characters, found {name!r:.80}")
     try:
         layers = [layer_base.get(c, custom_objects) for c in layers_cfg]
         model = Sequential(layers, seed=seed, dtype=dtype, name=name)
-    except (ValueError, TypeError) as exc:
-        text = str(exc)
-        if "Unknown layer class" in text:
-            raise ar.error(f"{text} (register custom layers with tanul.register_layer or pass "
-                           "custom_objects={'Name': cls})") from None
-        raise ar.error(f"cannot rebuild the model: {text}") from None
+    except (ValueError, TypeError) as exc:  # an unknown class: the registry's message says what to do
+        raise ar.error(f"cannot rebuild the model: {exc}") from None
     check_shapes_fit(ar, model, shape)
     try:
         model.build(shape)
@@ -160,7 +156,7 @@ def check_shapes_fit(ar: Archive, model: Any, shape: tuple[int, ...], what: str 
             raise ar.error(f"{what}{member}: dtype {spec.dtype} in the file, the model uses {model.dtype}")
 
 
-def check_optimizer_state(ar: Archive, state: Any, optimizer: Any, dtype: np.dtype) -> dict[str, Any]:
+def check_optimizer_state(ar: Archive, state: Any, dtype: np.dtype) -> dict[str, Any]:
     """Validate ``optimizer_state`` and read its slot arrays: ``{"iterations", "slots"}``."""
     if not isinstance(state, dict) or set(state) - {"iterations", "slots"}:
         raise ar.error(f"optimizer_state must be an object with 'iterations' and 'slots', found "

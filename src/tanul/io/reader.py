@@ -404,6 +404,8 @@ class Archive:
             if version == (2, 0):
                 return npy_format.read_array_header_2_0(f)
             raise ValueError(f".npy format version {version} (tanul writes 1.0)")
+        except zipfile.BadZipFile:  # a bad CRC (a small member is read whole): the member is corrupted
+            raise
         except Exception as exc:  # numpy's parser raises ValueError, SyntaxError, TokenError...
             raise self.error(f"array {member!r} cannot be read: its .npy header is malformed "
                              f"({type(exc).__name__}: {exc or 'no detail'}); tanul never stores "
