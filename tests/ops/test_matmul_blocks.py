@@ -123,3 +123,25 @@ def test_dense_in_training_uses_the_blocks_and_matches_the_formulas(monkeypatch)
     small = Dense(10)
     small.build((128,), np.random.default_rng(0))
     assert small.param_blocks() == {} and not small.runs_threads(True)
+
+
+def test_the_edge_of_the_work_rule_and_the_documented_grouping(monkeypatch):
+    monkeypatch.setattr(matmul, "SPLIT_MIN_WORK", 20 * 784 * 256)
+    assert matmul.worth_splitting((0, 392, 784), 20, (784, 256))         # exactly the minimum
+    assert not matmul.worth_splitting((0, 392, 784), 19, (784, 256))
+    # the blocks' sum is grouped as documented, x0 W0 + x1 W1, in float32 (not one whole product;
+    # the BLAS on one thread for both, as OpenBLAS's own thread count may change the last bits)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((64, 784)).astype(np.float32)
+    w = rng.standard_normal((784, 256)).astype(np.float32)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        expected = x[:, :392] @ w[:392]
+        expected += x[:, 392:] @ w[392:]
+        got = matmul.matmul_blocks(x, w, (0, 392, 784))
+        assert not np.array_equal(got, x @ w)      # the grouping matters in float32 here
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    dz = rng.standard_normal((64, 256)).astype(np.float32)
+    dx = matmul.matmul_blocks_backward(x, dz, w, np.empty_like(w), (0, 392, 784), True)
+    assert dx.dtype == np.float32 and dx.shape == (64, 784)
