@@ -8,8 +8,8 @@ forward pass, the loss, the backward pass, the Adam step, and a whole ``fit`` ep
 ``steps × batch`` samples for the per-batch overhead of the loop (input checks, callbacks, logs).
 Medians over the steps, in microseconds (``--wall``: wall-clock time instead). Run it at a
 fixed thread count (BLAS threads are set through the environment before NumPy is imported).
-The parts are timed outside ``fit``'s single-threaded-BLAS context: at 2 threads, layers that
-run their own threads switch the BLAS per call there; the ``fit / batch`` line is ``fit`` itself.
+The parts run in ``fit``'s own context (the BLAS on one thread when a layer runs tanul's threads,
+as the row-blocked first layer does at 2 threads); the ``fit / batch`` line is ``fit`` itself.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main(argv=None) -> None:
     from mlp import glorot_params, make_data
 
     from tanul import Dense, Sequential
+    from tanul.ops.parallel import blas_single_threaded
     from tanul.optimizers import Adam
 
     bs, steps = args.batch_size, args.steps
@@ -51,23 +52,25 @@ def main(argv=None) -> None:
     parts = {k: [] for k in ("gather", "forward", "loss", "backward", "adam", "step total")}
     clock = time.perf_counter if args.wall else time.process_time
     what = "wall-clock" if args.wall else "CPU"
-    for s in range(steps):
-        idx = order[s * bs:(s + 1) * bs]
-        t0 = clock()
-        xb, yb = x[idx], y[idx]
-        t1 = clock()
-        out = model._forward(xb, training=True)
-        t2 = clock()
-        model.loss.forward(out, yb)
-        dy = model.loss.backward()
-        t3 = clock()
-        model._backward(dy)
-        model._flat.sync_grads()
-        t4 = clock()
-        model.optimizer.step()
-        t5 = clock()
-        for k, a, b in zip(parts, (t0, t1, t2, t3, t4, t0), (t1, t2, t3, t4, t5, t5)):
-            parts[k].append(b - a)
+    # the parts in fit's own context: the BLAS held on one thread when a layer runs tanul's threads
+    with blas_single_threaded(model._runs_threads(training=True)):
+        for s in range(steps):
+            idx = order[s * bs:(s + 1) * bs]
+            t0 = clock()
+            xb, yb = x[idx], y[idx]
+            t1 = clock()
+            out = model._forward(xb, training=True)
+            t2 = clock()
+            model.loss.forward(out, yb)
+            dy = model.loss.backward()
+            t3 = clock()
+            model._backward(dy)
+            model._flat.sync_grads()
+            t4 = clock()
+            model.optimizer.step()
+            t5 = clock()
+            for k, a, b in zip(parts, (t0, t1, t2, t3, t4, t0), (t1, t2, t3, t4, t5, t5)):
+                parts[k].append(b - a)
     xs, ys = x[:bs * steps], y[:bs * steps]
     fit_t = []
     for _ in range(3):

@@ -58,6 +58,14 @@ Pair = tuple[int, int]
 
 
 # ---------------------------------------------------------------------------- sizes
+
+def _reuse_or_new(buf: np.ndarray | None, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """``buf`` when it is a C-contiguous array of ``shape`` and ``dtype`` (a work buffer kept from
+    the last batch), else a new empty one."""
+    if buf is not None and buf.shape == shape and buf.flags.c_contiguous and buf.dtype == dtype:
+        return buf
+    return np.empty(shape, dtype=dtype)
+
 def _pair(v: Any, what: str, who: str, minimum: int = 1) -> Pair:
     """``5 -> (5, 5)``, ``(3, 5) -> (3, 5)``; validates non-negative/positive ints."""
     if isinstance(v, (list, tuple)) and len(v) == 2:
@@ -472,13 +480,7 @@ def conv2d_forward_blocked(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = 
     y2 = y.reshape(C_out, N * P)
     W_m = W.reshape(C_out, K)
     bias = None if b is None else b.reshape(C_out, 1)
-    cols = None
-    if keep_cols:
-        if (cols_out is not None and cols_out.shape == (K, N * P) and cols_out.flags.c_contiguous
-                and cols_out.dtype == x.dtype):
-            cols = cols_out
-        else:
-            cols = np.empty((K, N * P), dtype=x.dtype)
+    cols = _reuse_or_new(cols_out, (K, N * P), x.dtype) if keep_cols else None
     s = _block_size(N, K * P * e, training=keep_cols)
     nblocks = -(-N // s)
 
@@ -675,13 +677,7 @@ def conv2d_forward_chwn(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = Non
     y = np.empty((C_out, OH * Q), dtype=x.dtype)
     W_m = W.reshape(C_out, K)
     bias = None if b is None else b.reshape(C_out, 1)
-    cols = None
-    if keep_cols:
-        if (cols_out is not None and cols_out.shape == (K, OH * Q) and cols_out.flags.c_contiguous
-                and cols_out.dtype == x.dtype):
-            cols = cols_out
-        else:
-            cols = np.empty((K, OH * Q), dtype=x.dtype)
+    cols = _reuse_or_new(cols_out, (K, OH * Q), x.dtype) if keep_cols else None
     nb = _bands(OH, K * Q * x.itemsize, keep_cols)
     rows = -(-OH // nb)
 
