@@ -28,6 +28,13 @@ from typing import Any
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "TANUL_NUM_THREADS")  # tanul's own threads (conv/pool): 2 by default on 2 cores
+#: Variables some machines set to pin OpenBLAS to older kernels (on these build machines:
+#: ``OPENBLAS_CORETYPE=Haswell``, AVX2, because older OpenBLAS builds misbehave on newer CPUs).
+#: A current NumPy picks the CPU's own kernels (SkylakeX, AVX-512, on the benchmark machine),
+#: and a user's machine has no such pin, so the workers run without them unless
+#: ``--keep-openblas-env`` is given; every worker, of every framework, gets the same environment.
+OPENBLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+_settings = {"keep_openblas_env": False}
 REPO = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("tanul") is None:  # a checkout that is not installed
     sys.path.insert(0, str(REPO / "src"))
@@ -43,12 +50,35 @@ def available_cores() -> int:
 def thread_env(threads: int) -> dict[str, str]:
     """The environment for a subprocess whose BLAS/OpenMP pools have ``threads`` threads."""
     env = dict(os.environ)
+    if not _settings["keep_openblas_env"]:
+        for var in OPENBLAS_PINS:
+            env.pop(var, None)
     for var in THREAD_VARS:
         env[var] = str(threads)
     # make ``import tanul`` work from a checkout that is not installed
     src = str(REPO / "src")
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+def add_openblas_option(parser: Any) -> None:
+    """``--keep-openblas-env``: keep this shell's OpenBLAS pins (:data:`OPENBLAS_PINS`)."""
+    parser.add_argument("--keep-openblas-env", action="store_true",
+                        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE from this shell in the "
+                             "workers (default: drop them, so NumPy's OpenBLAS picks the CPU's "
+                             "own kernels, as on a machine without the pins)")
+
+
+def apply_openblas_option(args: Any) -> None:
+    _settings["keep_openblas_env"] = bool(getattr(args, "keep_openblas_env", False))
+
+
+def drop_openblas_pins(keep: bool = False) -> None:
+    """For a benchmark that times in its own process: drop the pins from ``os.environ``; call
+    it before NumPy is imported (OpenBLAS reads them once, when it loads)."""
+    if not keep:
+        for var in OPENBLAS_PINS:
+            os.environ.pop(var, None)
 
 
 def run_worker(script: str | Path, args: Sequence[str], threads: int, timeout: float = 1800) -> dict:
@@ -132,14 +162,22 @@ def machine_info(threads: int) -> dict[str, Any]:
         info["blas"] = f"{blas.get('name')} {blas.get('version')}"
     except Exception:  # older NumPy
         info["blas"] = "unknown"
+    # the BLAS kernels as the workers see them (their environment, not this process's)
+    probe = ("import json, numpy\ntry:\n from threadpoolctl import threadpool_info\n"
+             "except ImportError:\n print('[]')\nelse:\n print(json.dumps(threadpool_info()))")
     try:
-        from threadpoolctl import threadpool_info
+        out = subprocess.run([sys.executable, "-c", probe], env=thread_env(threads), text=True,
+                             capture_output=True, timeout=120).stdout.strip().splitlines()
         pools = [f"{p['internal_api']} {p.get('version')} ({p.get('threading_layer', '?')}, "
-                 f"{p.get('architecture', '?')})" for p in threadpool_info()]
+                 f"{p.get('architecture', '?')} kernels)" for p in json.loads(out[-1] if out else "[]")]
         if pools:
             info["blas_runtime"] = "; ".join(sorted(set(pools)))
-    except ImportError:
+    except (OSError, ValueError, subprocess.SubprocessError):
         pass
+    pins = {v: os.environ[v] for v in OPENBLAS_PINS if v in os.environ}
+    if pins:
+        kept = "kept in" if _settings["keep_openblas_env"] else "dropped from"
+        info["openblas_pins"] = f"{', '.join(f'{k}={v}' for k, v in pins.items())} ({kept} the workers)"
     for mod in ("tanul", "torch", "sklearn"):
         try:
             info[mod] = __import__(mod).__version__
@@ -156,7 +194,8 @@ def machine_markdown(info: dict[str, Any]) -> str:
         "`torch.set_num_threads`)",
         f"- Python {info['python']} on {info['platform']}",
         f"- NumPy {info['numpy']}, BLAS {info['blas']}"
-        + (f" (runtime: {info['blas_runtime']})" if "blas_runtime" in info else ""),
+        + (f" (runtime: {info['blas_runtime']})" if "blas_runtime" in info else "")
+        + (f"; this shell's OpenBLAS pins: {info['openblas_pins']}" if "openblas_pins" in info else ""),
         f"- tanul {info['tanul']}, PyTorch {info['torch']}, scikit-learn {info['sklearn']}",
     ]
     return "\n".join(lines)

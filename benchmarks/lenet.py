@@ -271,8 +271,10 @@ def main(argv=None) -> None:
     p.add_argument("--markdown")
     p.add_argument("--json")
     p.add_argument("--seed", type=int, default=0)
+    common.add_openblas_option(p)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    common.apply_openblas_option(args)
     if args.worker:
         args.dist = args.dist[0]
         return worker(args)

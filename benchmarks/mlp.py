@@ -416,9 +416,11 @@ def main(argv: list[str] | None = None) -> None:
                    "default: --threads")
     p.add_argument("--parallel-adam", action="store_true",
                    help="tanul: split Adam's element-wise update over tanul's threads (opt-in)")
+    common.add_openblas_option(p)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    common.apply_openblas_option(args)
     if args.worker:
         return worker(args)
     if args.repeats < 1 or args.threads < 1 or args.samples < 2048:

@@ -29,12 +29,16 @@ def main(argv=None) -> None:
     p.add_argument("--wall", action="store_true",
                    help="wall-clock time instead of CPU time (at 2 threads the CPU time counts the "
                         "BLAS threads' spinning; the wall clock is what the epoch takes)")
+    p.add_argument("--keep-openblas-env", action="store_true",
+                   help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE from the shell (default: drop them "
+                        "before NumPy loads, as benchmarks/common.py does for its workers)")
     args = p.parse_args(argv)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import common
+    common.drop_openblas_pins(args.keep_openblas_env)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TANUL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
     import numpy as np
-
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from mlp import glorot_params, make_data
 
     from tanul import Dense, Sequential
@@ -78,7 +82,14 @@ def main(argv=None) -> None:
         model.fit(xs, ys, epochs=1, batch_size=bs, verbose=0)
         fit_t.append((clock() - t) / steps)
     total = statistics.median(parts["step total"])
-    print(f"threads {args.threads}, batch {bs}, {steps} steps; {what} time per step (median, µs)")
+    try:
+        from threadpoolctl import threadpool_info
+        kernels = ", ".join(sorted({str(i.get("architecture")) for i in threadpool_info()
+                                    if i.get("user_api") == "blas"})) or "?"
+    except ImportError:
+        kernels = "? (no threadpoolctl)"
+    print(f"threads {args.threads}, batch {bs}, {steps} steps, BLAS kernels {kernels}; "
+          f"{what} time per step (median, µs)")
     for k, v in parts.items():
         med = statistics.median(v)
         print(f"  {k:12s} {med * 1e6:8.0f}  {med / total:6.1%}")

@@ -157,8 +157,10 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=common.available_cores())
     p.add_argument("--markdown")
     p.add_argument("--json")
+    common.add_openblas_option(p)
     p.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)  # fw model batch folder
     args = p.parse_args(argv)
+    common.apply_openblas_option(args)
     if args.worker:
         fw, model_name, n, folder = args.worker
         print(json.dumps(worker(fw, model_name, int(n), folder, args.threads)))

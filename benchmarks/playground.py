@@ -91,8 +91,10 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--markdown", default=None)
+    common.add_openblas_option(ap)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    common.apply_openblas_option(args)
     if args.worker:
         print(json.dumps(worker(args.seconds)))
         return 0

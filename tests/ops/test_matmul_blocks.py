@@ -145,3 +145,53 @@ def test_the_edge_of_the_work_rule_and_the_documented_grouping(monkeypatch):
     dz = rng.standard_normal((64, 256)).astype(np.float32)
     dx = matmul.matmul_blocks_backward(x, dz, w, np.empty_like(w), (0, 392, 784), True)
     assert dx.dtype == np.float32 and dx.shape == (64, 784)
+
+
+# ---------------------------------------------------------------------------- narrow products
+def test_which_products_are_computed_in_pieces():
+    assert matmul._pieces(6, 25, 50176) == 4096            # LeNet-5's first layer: 614,400 a piece
+    assert matmul._pieces(16, 150, 6400) == 6400           # 9.8 M a piece: one product
+    assert matmul._pieces(244, 1, 8192) == 4096            # 999,424 <= 1,000,000: the edge
+    assert matmul._pieces(245, 1, 8192) == 8192            # 1,003,520
+    assert matmul._pieces(6, 25, 4096) == 4096             # not longer than one piece
+    assert matmul._pieces(6, 25, 4097) == 4096             # one column more: two pieces
+
+
+@pytest.mark.parametrize("shape", [(6, 25, 4097 * 2 + 5), (6, 25, 100), (16, 150, 5000)])
+def test_narrow_matmul_is_the_product(shape):
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    big = np.zeros((m, n + 7), np.float32)
+    out = big[:, 3:3 + n]                                  # a column slice, as the conv bands use
+    assert matmul.narrow_matmul(a, b, out) is out
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4)
+    assert not big[:, :3].any() and not big[:, 3 + n:].any()   # nothing written outside
+
+
+def test_weight_grad_in_pieces_is_the_ordered_sum_of_the_pieces():
+    rng = np.random.default_rng(1)
+    n = 3 * 4096 + 100
+    dz = rng.standard_normal((6, n)).astype(np.float32)
+    cols = rng.standard_normal((25, n)).astype(np.float32)
+    out = np.empty((6, 25), np.float32)
+    matmul.weight_grad(dz, cols, out)
+    want = dz[:, :4096] @ cols[:, :4096].T                  # the rule written out, in float32
+    for s in (4096, 8192, 12288):
+        want += dz[:, s:s + 4096] @ cols[:, s:s + 4096].T
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_allclose(out, dz.astype(np.float64) @ cols.astype(np.float64).T,
+                               rtol=1e-4, atol=1e-3)
+
+
+def test_weight_grad_of_a_larger_layer_is_one_transposed_product():
+    rng = np.random.default_rng(2)
+    dz = rng.standard_normal((16, 6400)).astype(np.float32)
+    cols = rng.standard_normal((150, 6400)).astype(np.float32)
+    out = np.full((16, 150), np.nan, np.float32)
+    matmul.weight_grad(dz, cols, out)
+    np.testing.assert_array_equal(out, (cols @ dz.T).T)
+    np.testing.assert_allclose(out, dz.astype(np.float64) @ cols.astype(np.float64).T,
+                               rtol=1e-4, atol=1e-3)

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from tanul.ops.matmul import narrow_matmul, weight_grad
 from tanul.ops.parallel import num_threads, parallel_for, parallel_gemms
 
 __all__ = [
@@ -497,7 +498,7 @@ def conv2d_forward_blocked(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = 
                 dst = blk.reshape(C, kh, kw, m, OH, OW)
             np.copyto(dst, win[:, :, :, s0:s1])
             yb = y2[:, s0 * P:s1 * P]
-            np.matmul(W_m, blk, out=yb)
+            narrow_matmul(W_m, blk, yb)
             if bias is not None:
                 yb += bias
             if activation is not None:
@@ -580,7 +581,7 @@ def conv2d_backward_blocked(dy: np.ndarray, cols: np.ndarray, W: np.ndarray,
                 else:
                     activation_grad(y[s0:s1], dy[s0:s1], out)
             dzb = dz2[:, s0 * P:s1 * P]
-            np.matmul(dzb, cols[:, s0 * P:s1 * P].T, out=dW_parts[k])
+            weight_grad(dzb, cols[:, s0 * P:s1 * P], dW_parts[k])
             dzb.sum(axis=1, out=db_parts[k])
             if not need_dx:
                 continue
@@ -689,7 +690,7 @@ def conv2d_forward_chwn(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = Non
             blk = cols[:, q0:q1] if keep_cols else buf[:K * (q1 - q0)].reshape(K, q1 - q0)
             np.copyto(blk.reshape(C, kh, kw, r1 - r0, OW, N), win[:, :, :, r0:r1])
             yb = y[:, q0:q1]
-            np.matmul(W_m, blk, out=yb)
+            narrow_matmul(W_m, blk, yb)
             if bias is not None:
                 yb += bias
             if activation is not None:
@@ -753,7 +754,7 @@ def conv2d_backward_chwn(dy: np.ndarray | None, cols: np.ndarray, W: np.ndarray,
                 else:
                     activation_grad(y[:, :, r0:r1], dy[:, :, r0:r1], out)
             zb = z2[:, q0:q1]
-            np.matmul(zb, cols[:, q0:q1].T, out=dW_parts[k])
+            weight_grad(zb, cols[:, q0:q1], dW_parts[k])
             zb.sum(axis=1, out=db_parts[k])
             if not need_dx:
                 continue

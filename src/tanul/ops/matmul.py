@@ -29,7 +29,8 @@ import numpy as np
 from tanul.ops.parallel import parallel_gemms
 
 __all__ = ["SPLIT_MIN_ROWS", "SPLIT_MIN_WEIGHTS", "SPLIT_MIN_WORK", "row_blocks", "worth_splitting",
-           "matmul_blocks", "matmul_blocks_backward"]
+           "matmul_blocks", "matmul_blocks_backward", "PIECE_COLUMNS", "PIECE_MAX_WORK",
+           "narrow_matmul", "weight_grad"]
 
 #: Fewest rows (input features) of a weight matrix that is split in two.
 SPLIT_MIN_ROWS = 128
@@ -93,3 +94,59 @@ def matmul_blocks_backward(x: np.ndarray, dz: np.ndarray, w: np.ndarray, dw: np.
 
     parallel_gemms(gradients, len(bounds) - 1)
     return dx
+
+
+# ---------------------------------------------------------------------------- narrow products
+#: Columns of one piece of a long product with a small left matrix (see :func:`narrow_matmul`).
+PIECE_COLUMNS = 4096
+#: ... used when one piece is at most this many multiply-adds (``m·k·PIECE_COLUMNS``).
+PIECE_MAX_WORK = 1_000_000
+
+
+def _pieces(m: int, k: int, n: int) -> int:
+    """Columns per piece for an ``(m, k) @ (k, n)`` product: :data:`PIECE_COLUMNS` when the
+    left matrix is small enough, else ``n`` (one piece)."""
+    return PIECE_COLUMNS if n > PIECE_COLUMNS and m * k * PIECE_COLUMNS <= PIECE_MAX_WORK else n
+
+
+def narrow_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = a @ b`` for a small ``a`` (m, k) and a long ``b`` (k, n), such as a convolution's
+    ``W_m @ cols`` with a few filters: in pieces of :data:`PIECE_COLUMNS` columns when ``a`` has
+    at most ``PIECE_MAX_WORK / PIECE_COLUMNS`` (244) entries.
+
+    Why: OpenBLAS's AVX-512 kernels (SkylakeX, chosen on AVX-512 CPUs) compute products of up to
+    about a million multiply-adds on a fast path for small matrices, and long products with
+    ``m`` = 6 rows slowly: LeNet-5's first convolution, ``(6, 25) @ (25, 50176)``, took 342 µs
+    whole and 178 µs in pieces on the machine of docs/benchmarks.md (AVX2 kernels: 236 and
+    253 µs). Every column is its own sum, so the pieces give the same numbers as one product.
+    """
+    n = b.shape[1]
+    step = _pieces(a.shape[0], a.shape[1], n)
+    for s in range(0, n, step):
+        np.matmul(a, b[:, s:s + step], out=out[:, s:s + step])
+    return out
+
+
+def weight_grad(dz: np.ndarray, cols: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = dz @ colsᵀ`` (a convolution's ``∂L/∂W_m``, (m, k), summed over ``n`` columns).
+
+    With few entries (``m·k·PIECE_COLUMNS`` at most :data:`PIECE_MAX_WORK`): the sum of the
+    products of pieces of :data:`PIECE_COLUMNS` columns, added in order (as
+    :func:`narrow_matmul`, for OpenBLAS's small-matrix path: 702 → 156 µs for LeNet-5's first
+    layer). Otherwise as ``(cols @ dzᵀ)ᵀ`` into a ``(k, m)`` buffer: the same sums, but the
+    orientation OpenBLAS runs fastest (LeNet-5's second layer, ``(16, 6400) @ (6400, 150)``:
+    469 → 223 µs with the AVX-512 kernels, 365 → 320 µs with the AVX2 ones).
+    """
+    m, k = out.shape
+    n = cols.shape[1]
+    step = _pieces(m, k, n)
+    if step < n:
+        np.matmul(dz[:, :step], cols[:, :step].T, out=out)
+        tmp = np.empty_like(out)
+        for s in range(step, n, step):
+            np.matmul(dz[:, s:s + step], cols[:, s:s + step].T, out=tmp)
+            out += tmp
+        return out
+    t = np.matmul(cols, dz.T)
+    np.copyto(out, t.T)
+    return out
