@@ -50,9 +50,7 @@ def available_cores() -> int:
 def thread_env(threads: int) -> dict[str, str]:
     """The environment for a subprocess whose BLAS/OpenMP pools have ``threads`` threads."""
     env = dict(os.environ)
-    if not _settings["keep_openblas_env"]:
-        for var in OPENBLAS_PINS:
-            env.pop(var, None)
+    drop_openblas_pins(_settings["keep_openblas_env"], env)
     for var in THREAD_VARS:
         env[var] = str(threads)
     # make ``import tanul`` work from a checkout that is not installed
@@ -73,12 +71,13 @@ def apply_openblas_option(args: Any) -> None:
     _settings["keep_openblas_env"] = bool(getattr(args, "keep_openblas_env", False))
 
 
-def drop_openblas_pins(keep: bool = False) -> None:
-    """For a benchmark that times in its own process: drop the pins from ``os.environ``; call
-    it before NumPy is imported (OpenBLAS reads them once, when it loads)."""
+def drop_openblas_pins(keep: bool = False, env: dict | None = None) -> None:
+    """Drop the pins from ``env`` (default ``os.environ``: for a benchmark that times in its own
+    process, called before NumPy is imported, as OpenBLAS reads them once, when it loads)."""
+    env = os.environ if env is None else env
     if not keep:
         for var in OPENBLAS_PINS:
-            os.environ.pop(var, None)
+            env.pop(var, None)
 
 
 def run_worker(script: str | Path, args: Sequence[str], threads: int, timeout: float = 1800) -> dict:
