@@ -2,50 +2,13 @@
 
 import numpy as np
 import pytest
+from conv_reference import naive_conv, naive_conv_backward
+from conv_reference import pad as naive_pad
 
 from tanul.ops import conv as ops
 
 
 # ------------------------------------------------------------------ naive references
-def naive_pad(x, ph, pw, value=0.0):
-    N, C, H, W = x.shape
-    xp = np.full((N, C, H + 2 * ph, W + 2 * pw), value, dtype=x.dtype)
-    xp[:, :, ph:ph + H, pw:pw + W] = x
-    return xp
-
-
-def naive_conv(x, W, b, s, p):
-    N, C, H, Wd = x.shape
-    F, _, kh, kw = W.shape
-    xp = naive_pad(x, p, p)
-    OH, OW = (H + 2 * p - kh) // s + 1, (Wd + 2 * p - kw) // s + 1
-    y = np.zeros((N, F, OH, OW))
-    for n in range(N):
-        for f in range(F):
-            for i in range(OH):
-                for j in range(OW):
-                    y[n, f, i, j] = np.sum(xp[n, :, i * s:i * s + kh, j * s:j * s + kw] * W[f])
-                    y[n, f, i, j] += b[f]
-    return y
-
-
-def naive_conv_backward(x, W, dy, s, p):
-    N, C, H, Wd = x.shape
-    F, _, kh, kw = W.shape
-    xp = naive_pad(x, p, p)
-    dxp = np.zeros_like(xp)
-    dW = np.zeros_like(W)
-    OH, OW = dy.shape[2:]
-    for n in range(N):
-        for f in range(F):
-            for i in range(OH):
-                for j in range(OW):
-                    win = (n, slice(None), slice(i * s, i * s + kh), slice(j * s, j * s + kw))
-                    dW[f] += dy[n, f, i, j] * xp[win]
-                    dxp[win] += dy[n, f, i, j] * W[f]
-    return dxp[:, :, p:p + H, p:p + Wd], dW, dy.sum(axis=(0, 2, 3))
-
-
 def naive_maxpool(x, k, s, p):
     N, C, H, W = x.shape
     xp = naive_pad(x, p, p, -np.inf)
@@ -138,10 +101,10 @@ def test_conv_forward_backward_match_naive(N, C, H, W, F, k, s, p):
     Wt = rng.standard_normal((F, C, k, k))
     b = rng.standard_normal(F)
     y, cols = ops.conv2d_forward(x, Wt, b, s, p)
-    np.testing.assert_allclose(y, naive_conv(x, Wt, b, s, p), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, naive_conv(x, Wt, b, s, s, p, p), rtol=1e-12, atol=1e-12)
     dy = rng.standard_normal(y.shape)
     dx, dW, db = ops.conv2d_backward(dy, cols, Wt, x.shape, s, p)
-    rdx, rdW, rdb = naive_conv_backward(x, Wt, dy, s, p)
+    rdx, rdW, rdb = naive_conv_backward(x, Wt, dy, s, s, p, p)
     np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dW, rdW, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(db, rdb, rtol=1e-12, atol=1e-12)
@@ -257,7 +220,7 @@ def test_blocked_conv_matches_naive_with_tanh(monkeypatch, N, C, H, W, F, k, s, 
     Wt = rng.standard_normal((F, C, k, k))
     b = rng.standard_normal(F)
     y, cols = ops.conv2d_forward_blocked(x, Wt, b, s, p, lambda z: np.tanh(z, out=z))
-    ref_z = naive_conv(x, Wt, b, s, p)
+    ref_z = naive_conv(x, Wt, b, s, s, p, p)
     np.testing.assert_allclose(y, np.tanh(ref_z), rtol=1e-12, atol=1e-12)
     y2, none = ops.conv2d_forward_blocked(x, Wt, b, s, p, keep_cols=False)
     assert none is None
@@ -270,7 +233,7 @@ def test_blocked_conv_matches_naive_with_tanh(monkeypatch, N, C, H, W, F, k, s, 
 
     dx, dW, db = ops.conv2d_backward_blocked(dy, cols, Wt, x.shape, s, p, y=y,
                                              activation_grad=tanh_grad)
-    rdx, rdW, rdb = naive_conv_backward(x, Wt, dy * (1 - np.tanh(ref_z) ** 2), s, p)
+    rdx, rdW, rdb = naive_conv_backward(x, Wt, dy * (1 - np.tanh(ref_z) ** 2), s, s, p, p)
     np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(dW, rdW, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(db, rdb, rtol=1e-10, atol=1e-10)
@@ -367,7 +330,7 @@ def test_chwn_kernels_match_naive(monkeypatch, N, C, H, W, F, kh, kw, p, layout,
     try:
         parallel.set_num_threads(threads)
         y, cols = ops.conv2d_forward_chwn(x, Wt, b, p, lambda z: np.tanh(z, out=z))
-        ref_z = naive_conv(base, Wt, b, 1, p)
+        ref_z = naive_conv(base, Wt, b, 1, 1, p, p)
         np.testing.assert_allclose(y, np.tanh(ref_z), rtol=1e-12, atol=1e-12)
         assert ops.chwn(y) is not None  # the output is laid out batch-innermost
         y2, none = ops.conv2d_forward_chwn(x, Wt, b, p, keep_cols=False)
@@ -379,7 +342,7 @@ def test_chwn_kernels_match_naive(monkeypatch, N, C, H, W, F, kh, kw, p, layout,
             np.copyto(out, g * (1 - yy * yy))
 
         dz = dy * (1 - np.tanh(ref_z) ** 2)
-        rdx, rdW, rdb = naive_conv_backward(base, Wt, dz, 1, p)
+        rdx, rdW, rdb = naive_conv_backward(base, Wt, dz, 1, 1, p, p)
         dx, dW, db = ops.conv2d_backward_chwn(dy, cols, Wt, x.shape, p, y=y,
                                               activation_grad=tanh_grad, dx_like=x)
         np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10)
@@ -420,9 +383,9 @@ def test_chwn_results_do_not_depend_on_the_thread_count():
         for a, c in zip(runs[0], other):
             np.testing.assert_array_equal(a, c)
     x64 = x.astype(np.float64)
-    np.testing.assert_allclose(runs[1][0], naive_conv(x64, Wt.astype(np.float64), b, 1, 1),
+    np.testing.assert_allclose(runs[1][0], naive_conv(x64, Wt.astype(np.float64), b, 1, 1, 1, 1),
                                rtol=1e-5, atol=1e-4)
-    rdx, rdW, rdb = naive_conv_backward(x64, Wt.astype(np.float64), dy.astype(np.float64), 1, 1)
+    rdx, rdW, rdb = naive_conv_backward(x64, Wt.astype(np.float64), dy.astype(np.float64), 1, 1, 1, 1)
     np.testing.assert_allclose(runs[1][1], rdx, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(runs[1][2], rdW, rtol=1e-5, atol=1e-3)
 
